@@ -1,0 +1,249 @@
+"""The policy table: one TOML file per scheme in `policies/`, loaded into frozen `Policy` records.
+
+A policy is data, not code: a scheme of a known shape is a new file. TOML is read with
+`parse_float=Decimal` so that `rate = 0.001` is exactly one per mille, then checked by
+a strict schema (`policy_schema.py`) that names the file, the field and the reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tomllib
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import NamedTuple
+
+from voucher.errors import PolicyInvalid
+
+PolicyId = str
+IN_FORCE, DRAFT = "in_force", "draft"
+
+
+class Condition(NamedTuple):
+    """An eligibility test on the enterprise or the transaction, with the clause it comes from."""
+
+    field: str  # "enterprise.local_tax", "transaction.province", "transaction.category"
+    op: str  # eq, ne, in, not_in, contains, not_contains
+    value: object
+    clause: str
+
+
+class Milestone(NamedTuple):
+    over: Decimal
+    award: Decimal
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class Formula:
+    """How an amount is produced.
+
+    Attributes:
+        kind: rate (rate × base), fixed, by_category (a fixed amount per category) or
+            milestones (an award for each threshold passed for the first time).
+        aggregate: item (each transaction is one business) or year (a year's
+            transactions are summed into one business, as Guiyang's 年度交易金额).
+        rate: None when `rate_set_by` says an administrator sets it.
+        rounding: a `decimal` rounding constant, applied once, to the fen.
+    """
+
+    kind: str
+    aggregate: str = "item"
+    rate: Decimal | None = None
+    rate_set_by: str | None = None
+    amount: Decimal | None = None
+    amount_set_by: str | None = None
+    categories: tuple[tuple[str, Decimal], ...] = ()
+    milestones: tuple[Milestone, ...] = ()
+    once: frozenset[str] = frozenset()  # categories paid once per enterprise (首次认定)
+    rounding: str = "ROUND_HALF_UP"
+    base: str = "amount"
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Threshold:
+    amount: Decimal
+    inclusive: bool
+    on: str  # "item" or "year"
+    clause: str = ""
+
+    def passes(self, base: Decimal) -> bool:
+        return base >= self.amount if self.inclusive else base > self.amount
+
+    def describe(self) -> str:
+        return f"{'≥' if self.inclusive else '>'} {self.amount:,.2f}"
+
+
+@dataclass(frozen=True, slots=True)
+class Caps:
+    """Limits at each level the clause names; None where it names none."""
+
+    per_item: Decimal | None = None
+    per_entity_year: Decimal | None = None
+    per_entity_total: Decimal | None = None
+    pool_year: Decimal | None = None  # a budget shared by all claimants
+    awards_per_year: int | None = None  # a count shared by all claimants
+    claims_per_entity: int | None = None
+    years_per_entity: int | None = None
+    clause: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class VoucherTerms:
+    """What the grant becomes: a voucher with an expiry, or a direct award."""
+
+    issues_voucher: bool = False
+    kind: str = "cash"
+    validity_months: int | None = None
+    month_end_rule: str = ""
+    transferable: bool = False
+    exclusive_group: str | None = None
+    one_claim_per_business: bool = True
+    settlement: str = "direct"  # direct | proof_confirm_settle (Jinan)
+    clause: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Stacking:
+    group: str
+    rule: str  # "highest": one scheme per business, the one that grants most
+    clause: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """One row of the policy table, as loaded from `policies/<id>.toml`.
+
+    Attributes:
+        version: the first 12 hex digits of the file's SHA-256, so an estimate can name
+            exactly the text it was computed from.
+        kinds: transaction kinds it applies to; roles: the enterprise's role in them.
+    """
+
+    id: PolicyId
+    version: str
+    name_zh: str
+    name_en: str
+    authority: str
+    document: str
+    clause: str
+    status: str
+    province: str
+    city: str
+    valid_from: date | None
+    valid_until: date | None
+    kinds: frozenset[str]
+    roles: frozenset[str]
+    formula: Formula
+    caps: Caps
+    voucher: VoucherTerms
+    stacking: Stacking
+    eligibility: tuple[Condition, ...] = ()
+    threshold: Threshold | None = None
+    interpretation: tuple[str, ...] = ()
+    source: str = ""
+    published_in: str = ""
+    extra: dict = field(default_factory=dict)
+
+    def in_window(self, day: date) -> bool:
+        return (self.valid_from is None or day >= self.valid_from) and (
+            self.valid_until is None or day <= self.valid_until)
+
+    def window_text(self) -> str:
+        if self.valid_from is None and self.valid_until is None:
+            return "open (the source gives no dates)"
+        return f"{self.valid_from or '…'} … {self.valid_until or 'open'}"
+
+
+class PolicyError(NamedTuple):
+    """A reason a policy file was not loaded: errors are data, reported all at once."""
+
+    source: str
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.source}: {self.field}: {self.message}"
+
+
+def default_policy_dir() -> Path:
+    """$VOUCHER_POLICIES, else `policies/` beside the package (a source checkout), else ./policies."""
+    env = os.environ.get("VOUCHER_POLICIES")
+    if env:
+        return Path(env)
+    beside = Path(__file__).resolve().parent.parent / "policies"
+    return beside if beside.is_dir() else Path("policies")
+
+
+def load_policy_file(path: Path) -> tuple[Policy | None, list[PolicyError]]:
+    from voucher.policy_schema import build_policy
+
+    raw = path.read_bytes()
+    try:
+        data = tomllib.loads(raw.decode("utf-8"), parse_float=Decimal)
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        return None, [PolicyError(str(path), "(file)", f"not valid TOML: {exc}")]
+    version = hashlib.sha256(raw).hexdigest()[:12]
+    errors = build_policy(data, version=version, source=str(path))
+    if isinstance(errors, Policy):
+        if errors.id != path.stem:
+            return None, [PolicyError(str(path), "id", f"{errors.id!r} must match the file name {path.stem!r}")]
+        return errors, []
+    return None, errors
+
+
+def load_policies(directory: Path | str | None = None) -> tuple[list[Policy], list[PolicyError]]:
+    """Every `*.toml` in `directory`, sorted by id, and every error found on the way."""
+    directory = Path(directory) if directory else default_policy_dir()
+    if not directory.is_dir():
+        return [], [PolicyError(str(directory), "(directory)", "no such policy directory")]
+    policies: list[Policy] = []
+    errors: list[PolicyError] = []
+    for path in sorted(directory.glob("*.toml")):
+        policy, problems = load_policy_file(path)
+        errors.extend(problems)
+        if policy:
+            policies.append(policy)
+    return policies, errors
+
+
+def load_policy_table(directory: Path | str | None = None) -> PolicyTable:
+    """Load and raise `PolicyInvalid` listing every problem, for callers that cannot go on without."""
+    policies, errors = load_policies(directory)
+    if errors:
+        raise PolicyInvalid("; ".join(map(str, errors)), errors=len(errors))
+    return PolicyTable(policies)
+
+
+class PolicyTable:
+    """The loaded policies, indexed by id and by transaction kind."""
+
+    def __init__(self, policies: list[Policy]) -> None:
+        self.policies = tuple(sorted(policies, key=lambda p: p.id))
+        self.by_id = {p.id: p for p in self.policies}
+        by_kind: dict[str, list[Policy]] = {}
+        for policy in self.policies:
+            for kind in policy.kinds:
+                by_kind.setdefault(kind, []).append(policy)
+        self.by_kind = {k: tuple(v) for k, v in by_kind.items()}
+
+    def __iter__(self):
+        return iter(self.policies)
+
+    def __len__(self) -> int:
+        return len(self.policies)
+
+    def get(self, policy_id: str) -> Policy:
+        from voucher.errors import NotFound
+
+        try:
+            return self.by_id[policy_id]
+        except KeyError:
+            raise NotFound(f"no policy {policy_id!r}", field="policy_id") from None
+
+    def in_force_on(self, day: date) -> list[Policy]:
+        return [p for p in self.policies if p.in_window(day)]
