@@ -25,7 +25,7 @@ from voucher.enterprise import Enterprise
 from voucher.history import History
 from voucher.money import ZERO, to_fen
 from voucher.policy import DRAFT, Policy, PolicyTable
-from voucher.results import CapStep, Estimate, Grant, PolicyResult, Refusal
+from voucher.results import CAP_NAMES, CapStep, Estimate, Grant, PolicyResult, Refusal
 from voucher.transactions import Transaction
 
 Parameters = dict[str, dict[str, Decimal]]
@@ -107,17 +107,17 @@ class Calculation:
         if blocked:
             return blocked._replace(business=tx.id)
         if not p.in_window(tx.date):
-            return Refusal("window", f"{tx.date} is outside the policy window {p.window_text()}", tx.id)
+            return Refusal("window", lambda: f"{tx.date} is outside the policy window {p.window_text()}", tx.id)
         if tx.role not in p.roles:
-            return Refusal("role", f"role {tx.role!r} may not claim (allowed: {', '.join(sorted(p.roles))})", tx.id)
+            return Refusal("role", lambda: f"role {tx.role!r} may not claim (allowed: {', '.join(sorted(p.roles))})", tx.id)
         for cond in self._tx_conditions[p.id]:
             actual = getattr(tx, cond.field[12:], None)
             if not _test(cond.op, actual, cond.value):
-                return Refusal("eligibility", _describe(cond, actual), tx.id)
+                return Refusal("eligibility", lambda: _describe(cond, actual), tx.id)
         claimed = self.state.businesses.get(tx.id)
         if claimed and (claimed[1] == p.stacking.group or
                         (p.voucher.exclusive_group and claimed[2] == p.voucher.exclusive_group)):
-            return Refusal("claimed", f"business {tx.id} was already claimed under {claimed[0]} "
+            return Refusal("claimed", lambda: f"business {tx.id} was already claimed under {claimed[0]} "
                            f"(one claim per business: {p.stacking.clause or p.voucher.clause})", tx.id)
         return None
 
@@ -144,44 +144,56 @@ class Calculation:
         if f.kind == "by_category":
             awards = dict(f.categories)
             if tx.category not in awards:
-                return Refusal("category", f"category {tx.category!r} has no award (one of "
+                return Refusal("category", lambda: f"category {tx.category!r} has no award (one of "
                                f"{', '.join(awards)})", tx.id)
             if tx.category in f.once and (p.id, tx.category) in self.state.once_keys:
-                return Refusal("once", f"{tx.category} is awarded once (首次); it was paid before", tx.id)
+                return Refusal("once", lambda: f"{tx.category} is awarded once (首次); it was paid before", tx.id)
             once = (tx.category,) if tx.category in f.once else ()
             return awards[tx.category], None, awards[tx.category], f"award for {tx.category}", once
         passed = [m for m in f.milestones if tx.amount > m.over and (p.id, m.key) not in self.state.once_keys]
         if not passed:
-            return Refusal("milestone", f"{tx.amount:,.2f} passes no milestone not already paid", tx.id)
+            return Refusal("milestone", lambda: f"{tx.amount:,.2f} passes no milestone not already paid", tx.id)
         total = sum((m.award for m in passed), ZERO)
         detail = "milestones " + ", ".join(f"{m.key} (> {m.over:,.0f}: {m.award:,.0f})" for m in passed)
         return total, None, total, detail, tuple(m.key for m in passed)
 
     def _caps(self, p: Policy, year: int, amount: Decimal) -> tuple[Decimal, tuple[CapStep, ...], Refusal | None]:
-        """Apply each cap the clause names, item first, then enterprise, then shared pools."""
-        caps, steps, s = p.caps, [], self.state
-        for level, limit, used in (
-            ("per_item", caps.per_item, ZERO),
-            ("per_entity_year", caps.per_entity_year, caps.per_entity_year is not None and s.granted_year[(p.id, year)]),
-            ("per_entity_total", caps.per_entity_total, caps.per_entity_total is not None and s.granted_total[p.id]),
-            ("pool_year", caps.pool_year, caps.pool_year is not None and s.pool_used[(p.id, year)]),
-        ):
-            if limit is not None:
-                allowed = max(limit - used, ZERO)
-                removed = max(amount - allowed, ZERO)
-                steps.append(CapStep(level, limit, used, removed))
-                amount -= removed
-        for level, limit, used, what in (
-            ("awards_per_year", caps.awards_per_year, s.pool_awards[(p.id, year)], "awards a year for all claimants"),
-            ("claims_per_entity", caps.claims_per_entity, s.claims[p.id], "claims per enterprise"),
-            ("years_per_entity", caps.years_per_entity, len(s.years[p.id] - {year}), "years of support per enterprise"),
-        ):
-            if limit is not None and used >= limit:
+        """Apply each cap the clause names: the item, then the enterprise, then shared pools."""
+        caps, s, steps = p.caps, self.state, []
+        if amount <= 0:  # a zero base or rate: nothing to grant, and no quota or claim to spend on it
+            return ZERO, (), Refusal("zero", f"nothing to grant: the amount before caps is {amount:,.2f}", "")
+        for level in ("per_item", "per_entity_year", "per_entity_total", "pool_year"):
+            limit = getattr(caps, level)
+            if limit is None:
+                continue
+            if level == "per_item":
+                used = ZERO
+            elif level == "per_entity_year":
+                used = s.granted_year[(p.id, year)]
+            elif level == "per_entity_total":
+                used = s.granted_total[p.id]
+            else:
+                used = s.pool_used[(p.id, year)]
+            removed = amount - (limit - used) if amount > limit - used else ZERO
+            if removed > amount:
+                removed = amount
+            steps.append(CapStep(level, limit, used, removed))
+            amount -= removed
+        for level, what in (("awards_per_year", "awards a year for all claimants"),
+                            ("claims_per_entity", "claims per enterprise"),
+                            ("years_per_entity", "years of support per enterprise")):
+            limit = getattr(caps, level)
+            if limit is None:
+                continue
+            used = (s.pool_awards[(p.id, year)] if level == "awards_per_year" else
+                    s.claims[p.id] if level == "claims_per_entity" else len(s.years[p.id] - {year}))
+            if used >= limit:
                 steps.append(CapStep(level, Decimal(limit), Decimal(used), amount))
-                return ZERO, tuple(steps), Refusal("cap", f"at most {limit} {what}; {used} used", "")
+                return ZERO, tuple(steps), Refusal("cap", lambda: f"at most {limit} {what}; {used} used", "")
         if amount <= 0 and steps:
-            level = next(st.level for st in steps if st.removed > 0)
-            return ZERO, tuple(steps), Refusal("cap", f"{level.replace('_', ' ')} reached: nothing left", "")
+            step = next(st for st in steps if st.removed > 0)
+            return ZERO, tuple(steps), Refusal("cap", lambda: f"{CAP_NAMES[step.level]} {step.limit:,.2f} reached "
+                                               f"({step.used:,.2f} used): nothing left", "")
         return amount, tuple(steps), None
 
     def feed(self, tx: Transaction) -> list[Grant]:
@@ -208,7 +220,7 @@ class Calculation:
             (value, winner, grant), losers = group[0], group[1:]
             for _, loser, _ in losers:
                 self.results[loser.id].refuse(Refusal(
-                    "set_aside", f"business {tx.id} is granted under {winner.id} ({value:,.2f}), the higher "
+                    "set_aside", lambda: f"business {tx.id} is granted under {winner.id} ({value:,.2f}), the higher "
                     f"({loser.stacking.clause or 'one scheme per business'})", tx.id))
             set_aside = tuple((lp.id, lv) for lv, lp, _ in losers)
             if grant is None:  # a per-year policy won: the business joins its year's base
@@ -231,7 +243,7 @@ class Calculation:
             rate = self._value(p, "rate")
             return (to_fen(tx.amount * rate, p.formula.rounding) if rate is not None else ZERO), p, None
         if p.threshold and not p.threshold.passes(tx.amount):
-            return Refusal("threshold", f"{tx.amount:,.2f} does not pass the threshold {p.threshold.describe()}"
+            return Refusal("threshold", lambda: f"{tx.amount:,.2f} does not pass the threshold {p.threshold.describe()}"
                            f" ({'inclusive' if p.threshold.inclusive else 'strict'}: {p.threshold.clause})", tx.id)
         priced = self._price(p, tx)
         if isinstance(priced, Refusal):
@@ -275,7 +287,7 @@ class Calculation:
             before = to_fen(raw, p.formula.rounding)
             amount, steps, refusal = self._caps(p, year, before)
             if refusal:
-                self.results[p.id].refuse(refusal._replace(business=business, reason=f"{year}: {refusal.reason}"))
+                self.results[p.id].refuse(refusal._replace(business=business, reason=f"{year}: {refusal.text}"))
                 continue
             grant = Grant(p, business, year, acc.last_day, acc.kept, rate, raw, before, steps, amount,
                           acc.eligible if p.threshold else None, (), None,

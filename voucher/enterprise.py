@@ -92,7 +92,7 @@ class Enterprise:
                 raise InputError(f"enterprise.{name}", "must be true or false")
         for name in ("roles", "recognitions"):
             items = values.get(name, [])
-            if isinstance(items, str) or not all(isinstance(i, str) for i in items):
+            if not isinstance(items, (list, tuple, set, frozenset)) or not all(isinstance(i, str) for i in items):
                 raise InputError(f"enterprise.{name}", "must be a list of strings")
             values[name] = frozenset(items)
         bad_roles = sorted(values["roles"] - ROLES)

@@ -67,7 +67,7 @@ def parse_money(value: object, field: str, *, positive: bool = False, allow_zero
         raise InputError(field, f"{value!r} is too large (at most 1,000,000,000,000,000 yuan)")
     if amount == 0 and (positive or not allow_zero):
         raise InputError(field, "must be more than zero")
-    return amount.quantize(FEN)
+    return amount.copy_abs().quantize(FEN)  # "-0" is zero, not Decimal("-0.00") printed as "-0.00"
 
 
 def parse_rate(value: object, field: str) -> Decimal:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from decimal import Decimal
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
+from voucher.enterprise import ROLES, Enterprise
 from voucher.money import ROUNDING_MODES
-from voucher.transactions import KINDS
+from voucher.transactions import FIELDS, KINDS
 from voucher.policy import (
     DRAFT, IN_FORCE, Caps, Condition, Formula, Milestone, Policy, PolicyError, Stacking, Threshold,
     VoucherTerms,
@@ -15,6 +17,9 @@ from voucher.policy import (
 
 _ADMIN = validate.OneOf(["administrator"])
 _KINDS = sorted(KINDS)
+# What a condition may test: a typo here would compare None and silently refuse (or grant) every time.
+_CONDITION_FIELDS = sorted([f"enterprise.{f.name}" for f in dataclasses.fields(Enterprise)]
+                           + [f"transaction.{name}" for name in (*FIELDS, "year")])
 
 
 def _amount(**kw):
@@ -27,7 +32,7 @@ class _Strict(Schema):
 
 
 class ConditionSchema(_Strict):
-    field = fields.String(required=True, validate=validate.Regexp(r"^(enterprise|transaction)\.[a-z_]+$"))
+    field = fields.String(required=True, validate=validate.OneOf(_CONDITION_FIELDS))
     op = fields.String(required=True, validate=validate.OneOf(["eq", "ne", "in", "not_in", "contains", "not_contains"]))
     value = fields.Raw(required=True)
     clause = fields.String(required=True)
@@ -117,7 +122,8 @@ class PolicySchema(_Strict):
     valid_until = fields.Date()
     kinds = fields.List(fields.String(validate=validate.OneOf(_KINDS)), required=True,
                         validate=validate.Length(min=1))
-    roles = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
+    roles = fields.List(fields.String(validate=validate.OneOf(sorted(ROLES))), required=True,
+                        validate=validate.Length(min=1))
     interpretation = fields.List(fields.String(), load_default=list)
     eligibility = fields.List(fields.Nested(ConditionSchema), load_default=list)
     formula = fields.Nested(FormulaSchema, required=True)

@@ -102,11 +102,19 @@ class Grant(NamedTuple):
 
 
 class Refusal(NamedTuple):
-    """Why a policy gave nothing for a business; `code` groups like refusals in a summary."""
+    """Why a policy gave nothing for a business; `code` groups like refusals in a summary.
+
+    `reason` may be a zero-argument callable: only the first refusal of each code is
+    shown, so the sentence is formatted only for that one.
+    """
 
     code: str
-    reason: str
+    reason: object
     business: str
+
+    @property
+    def text(self) -> str:
+        return self.reason() if callable(self.reason) else self.reason
 
 
 @dataclass
@@ -127,10 +135,11 @@ class PolicyResult:
         if seen:
             seen[0] += 1
         else:
-            self.refusals[refusal.code] = [1, refusal]
+            self.refusals[refusal.code] = [1, refusal._replace(reason=refusal.text)]
 
     def reasons(self) -> list[str]:
-        return [f"{r.reason}" + (f" (and {n - 1} more)" if n > 1 else "") for n, r in self.refusals.values()]
+        return [(f"{r.business}: " if r.business else "") + r.reason + (f" (and {n - 1} more like it)" if n > 1 else "")
+                for n, r in self.refusals.values()]
 
     def to_dict(self) -> dict:
         p = self.policy

@@ -6,10 +6,9 @@ import csv
 import io
 import json
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
-from typing import IO
+from typing import IO, NamedTuple
 
 from voucher.errors import InputError
 from voucher.money import Money, parse_money
@@ -27,9 +26,11 @@ KINDS = frozenset({
 FIELDS = ("id", "date", "kind", "amount", "role", "province", "city", "platform", "category", "counterparty")
 
 
-@dataclass(frozen=True, slots=True)
-class Transaction:
+class Transaction(NamedTuple):
     """One business: a contract, a purchase, an award event.
+
+    A NamedTuple rather than a frozen dataclass: a million of them are built per second
+    of estimating, and a tuple is built several times faster.
 
     Attributes:
         id: the business key (contract number, exchange transaction id); one claim per id.

@@ -1,0 +1,177 @@
+"""The journal: append-only, double-entry, hash-chained entries, and idempotent writes.
+
+Every movement of money is one entry whose postings sum to zero (positive = debit).
+Entries are never updated or deleted; a correction is another entry that names the one
+it reverses. Each entry's hash covers its content, its postings and the previous hash,
+so changing any stored entry breaks the chain from there on (`verify`).
+
+Accounts, as `kind:key`:
+  budget:{policy}:{year}   a policy's budget; goes negative as it grants, back up as value returns
+  voucher:{voucher}        a holder's unspent voucher value
+  hold:{voucher}           value reserved by a platform's checkout
+  receivable:{party}       owed to a provider or platform for redeemed value
+  paid:{party}             paid out
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from datetime import date, datetime
+from decimal import Decimal
+from typing import NamedTuple
+
+from voucher.errors import Conflict, InputError
+from voucher.store import Tx, from_fen, to_fen_int
+from voucher.transactions import CHINA_TZ
+
+
+class IdempotencyMismatch(InputError):
+    """The same idempotency key was sent before with a different request."""
+
+    code = "idempotency_key_reused"
+
+
+class Posting(NamedTuple):
+    """One leg of an entry: an amount (debit positive) to one account."""
+
+    kind: str  # budget, voucher, hold, receivable, paid
+    key: str
+    amount: Decimal
+    party: str = ""
+
+    @property
+    def account(self) -> str:
+        return f"{self.kind}:{self.key}"
+
+
+def chain_hash(prev_hash: str, entry: dict, postings: list[tuple[str, int]]) -> str:
+    """SHA-256 over the previous hash, the entry's fields and its postings, canonically ordered."""
+    body = {k: entry.get(k) for k in ("id", "at", "day", "event", "actor", "enterprise", "policy_id", "year",
+                                      "voucher_id", "ref", "reverses", "memo")}
+    text = json.dumps({"prev": prev_hash, "entry": body, "postings": postings}, sort_keys=True,
+                      ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def fingerprint(request: object) -> str:
+    text = json.dumps(request, sort_keys=True, ensure_ascii=False, default=str, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class Journal:
+    """The append and read primitives every ledger operation is built from."""
+
+    def __init__(self, store, clock: Callable[[], datetime] | None = None) -> None:
+        self.store = store
+        self.clock = clock or (lambda: datetime.now(CHINA_TZ))
+
+    def now(self) -> datetime:
+        return self.clock().astimezone(CHINA_TZ)
+
+    def today(self) -> date:
+        return self.now().date()
+
+    def idempotent(self, key: str | None, request: object, work: Callable[[Tx], dict]) -> dict:
+        """Run `work` in one write transaction, once per key: a retry gets the first answer."""
+        if key is not None and (not isinstance(key, str) or not 1 <= len(key) <= 255):
+            raise InputError("Idempotency-Key", "must be 1 to 255 characters")
+        fp = fingerprint(request)
+        with self.store.write() as tx:
+            if key:
+                seen = tx.one("SELECT fingerprint, response FROM requests WHERE key = ?", (key,))
+                if seen:
+                    if seen["fingerprint"] != fp:
+                        raise IdempotencyMismatch("Idempotency-Key", "was used before with a different request")
+                    return json.loads(seen["response"])
+            result = work(tx)
+            if key:
+                tx.insert("requests", {"key": key, "fingerprint": fp, "at": self.now().isoformat(),
+                                       "response": json.dumps(result, ensure_ascii=False, default=str)})
+            return result
+
+    def append(self, tx: Tx, event: str, *, actor: str, postings: tuple[Posting, ...] = (),
+               enterprise: str | None = None, policy_id: str | None = None, year: int | None = None,
+               voucher_id: str | None = None, ref: str | None = None, reverses: int | None = None,
+               memo: dict | None = None) -> int:
+        """Write one balanced entry chained to the last; returns its id. Caller holds the write lock."""
+        if not actor:
+            raise InputError("actor", "every step records who took it")
+        fen = [(p, to_fen_int(p.amount)) for p in postings]
+        if sum(f for _, f in fen) != 0:
+            raise Conflict(f"entry {event} does not balance: {[(p.account, str(p.amount)) for p in postings]}")
+        head = tx.one("SELECT last_id, last_hash FROM head WHERE id = 1")
+        now = self.now()
+        entry = {"id": head["last_id"] + 1, "at": now.isoformat(), "day": now.date().isoformat(), "event": event,
+                 "actor": actor, "enterprise": enterprise, "policy_id": policy_id, "year": year,
+                 "voucher_id": voucher_id, "ref": ref, "reverses": reverses,
+                 "memo": json.dumps(memo or {}, sort_keys=True, ensure_ascii=False, default=str)}
+        entry["prev_hash"] = head["last_hash"]
+        entry["hash"] = chain_hash(head["last_hash"], entry, [(p.account, f) for p, f in fen])
+        tx.insert("entries", entry)
+        for n, (p, f) in enumerate(fen):
+            tx.insert("postings", {"entry_id": entry["id"], "n": n, "account": p.account, "kind": p.kind,
+                                   "enterprise": enterprise, "policy_id": policy_id, "year": year,
+                                   "party": p.party, "amount": f, "day": entry["day"]})
+        tx.run("UPDATE head SET last_id = ?, last_hash = ? WHERE id = 1", (entry["id"], entry["hash"]))
+        return entry["id"]
+
+    def emit(self, tx: Tx, entry_id: int, event_type: str, subjects: list[str], payload: dict) -> None:
+        """Queue a webhook event in the same transaction as the entry that caused it (the outbox)."""
+        next_id = (tx.value("SELECT MAX(id) FROM outbox") or 0) + 1
+        tx.insert("outbox", {"id": next_id, "entry_id": entry_id, "type": event_type,
+                             "subjects": json.dumps(sorted(set(filter(None, subjects)))),
+                             "payload": json.dumps(payload, ensure_ascii=False, default=str),
+                             "at": self.now().isoformat()})
+
+    def balance(self, tx: Tx, *, account: str | None = None, kind: str | None = None,
+                enterprise: str | None = None, policy_id: str | None = None, year: int | None = None,
+                party: str | None = None, on: date | None = None) -> Decimal:
+        """Sum of postings matching every filter given, up to and including day `on`."""
+        where, params = [], []
+        for column, value in (("account", account), ("kind", kind), ("enterprise", enterprise),
+                              ("policy_id", policy_id), ("year", year), ("party", party)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+        if on is not None:
+            where.append("day <= ?")
+            params.append(on.isoformat())
+        sql = "SELECT COALESCE(SUM(amount), 0) AS total FROM postings"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        return from_fen(tx.value(sql, params))
+
+    def verify(self) -> dict:
+        """Recompute the chain and each entry's balance; report the first entry that does not match."""
+        with self.store.read() as tx:
+            entries = tx.rows("SELECT * FROM entries ORDER BY id")
+            legs: dict[int, list[tuple[str, int]]] = {}
+            for row in tx.rows("SELECT entry_id, account, amount FROM postings ORDER BY entry_id, n"):
+                legs.setdefault(row["entry_id"], []).append((row["account"], int(row["amount"])))
+            head = tx.one("SELECT last_id, last_hash FROM head WHERE id = 1")
+        prev = ""
+        for number, entry in enumerate(entries, start=1):
+            postings = legs.get(entry["id"], [])
+            problem = None
+            if entry["id"] != number:
+                problem = f"entry ids jump from {number - 1} to {entry['id']}: an entry is missing"
+            elif entry["prev_hash"] != prev:
+                problem = "prev_hash does not match the previous entry's hash"
+            elif chain_hash(prev, entry, postings) != entry["hash"]:
+                problem = "hash does not match the entry's content: it was altered"
+            elif sum(a for _, a in postings) != 0:
+                problem = "postings do not sum to zero"
+            if problem:
+                return {"ok": False, "entries": len(entries), "first_bad_entry": entry["id"], "problem": problem}
+            prev = entry["hash"]
+        if entries and (head["last_id"] != entries[-1]["id"] or head["last_hash"] != prev):
+            return {"ok": False, "entries": len(entries), "first_bad_entry": head["last_id"],
+                    "problem": "the head does not point at the last entry: entries were removed"}
+        orphans = set(legs) - {e["id"] for e in entries}
+        if orphans:
+            return {"ok": False, "entries": len(entries), "first_bad_entry": min(orphans),
+                    "problem": "postings without an entry"}
+        return {"ok": True, "entries": len(entries), "first_bad_entry": None, "problem": None,
+                "last_hash": prev}

@@ -1,0 +1,344 @@
+"""Voucher lifecycle up to issue, and its ends: apply, approve (issue), reject, expire, void, blacklist.
+
+Every step runs as one write transaction: the checks read what the ledger holds now
+and the write follows with no other writer in between (see `store.py`), so caps,
+pools and one-claim-per-business hold under any interleaving. A refused step raises
+before anything is written, and the transaction rolls back.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from decimal import Decimal
+
+from voucher.calculator import Calculation
+from voucher.enterprise import Enterprise, validate_credit_code
+from voucher.errors import CapReached, Conflict, Forbidden, InputError, NotFound
+from voucher.history import History
+from voucher.journal import Posting
+from voucher.money import plain
+from voucher.policy import Policy, PolicyTable
+from voucher.results import Grant
+from voucher.store import Tx, from_fen, to_fen_int
+from voucher.transactions import Transaction, transaction_from_dict
+
+
+class NotEligible(Conflict):
+    """The policy does not apply to this enterprise or business (the reason names the condition)."""
+
+    code = "not_eligible"
+
+
+REFUSAL_ERRORS = {"cap": CapReached, "claimed": Conflict, "once": Conflict}
+
+
+class Lifecycle:
+    table: PolicyTable
+
+    # --- parties -------------------------------------------------------------------------
+
+    def register_enterprise(self, enterprise: Enterprise, *, actor: str, key: str | None = None) -> dict:
+        """Record or update an enterprise's profile; its standing (blacklist) is kept."""
+        def work(tx: Tx) -> dict:
+            row = tx.one("SELECT status FROM enterprises WHERE credit_code = ?", (enterprise.credit_code,))
+            entry = self.append(tx, "enterprise.register", actor=actor, enterprise=enterprise.credit_code,
+                                memo=enterprise.to_dict())
+            profile = json.dumps(enterprise.to_dict(), ensure_ascii=False)
+            if row:
+                tx.run("UPDATE enterprises SET profile = ?, entry_id = ? WHERE credit_code = ?",
+                       (profile, entry, enterprise.credit_code))
+            else:
+                tx.insert("enterprises", {"credit_code": enterprise.credit_code, "profile": profile,
+                                          "status": "active", "entry_id": entry})
+            return {"credit_code": enterprise.credit_code, "status": row["status"] if row else "active"}
+        return self.idempotent(key, ["register", enterprise.to_dict(), actor], work)
+
+    def onboard_party(self, party_id: str, kind: str, name: str, *, actor: str, key: str | None = None) -> dict:
+        """Admit a provider (服务商) or platform; only onboarded parties can take redemptions."""
+        if kind not in ("provider", "platform"):
+            raise InputError("kind", "must be provider or platform")
+        if not party_id or len(party_id) > 100:
+            raise InputError("party_id", "is required (at most 100 characters)")
+
+        def work(tx: Tx) -> dict:
+            row = tx.one("SELECT status FROM parties WHERE id = ?", (party_id,))
+            if row and row["status"] == "blacklisted":
+                raise Forbidden(f"{party_id} is blacklisted and cannot be onboarded", field="party_id")
+            entry = self.append(tx, "party.onboard", actor=actor, ref=party_id, memo={"kind": kind, "name": name})
+            if row:
+                tx.run("UPDATE parties SET status = 'onboarded', kind = ?, name = ?, entry_id = ? WHERE id = ?",
+                       (kind, name, entry, party_id))
+            else:
+                tx.insert("parties", {"id": party_id, "kind": kind, "name": name, "status": "onboarded",
+                                      "entry_id": entry})
+            return {"id": party_id, "kind": kind, "name": name, "status": "onboarded"}
+        return self.idempotent(key, ["onboard", party_id, kind, name, actor], work)
+
+    def exit_party(self, party_id: str, *, reason: str, forced: bool, actor: str, key: str | None = None) -> dict:
+        """A provider leaves, voluntarily or forced out (强制退出); it takes no new redemptions."""
+        def work(tx: Tx) -> dict:
+            self._party(tx, party_id)
+            entry = self.append(tx, "party.exit", actor=actor, ref=party_id, memo={"reason": reason, "forced": forced})
+            tx.run("UPDATE parties SET status = 'exited', entry_id = ? WHERE id = ? AND status <> 'blacklisted'",
+                   (entry, party_id))
+            return {"id": party_id, "status": self._party(tx, party_id)["status"]}
+        return self.idempotent(key, ["exit", party_id, reason, forced, actor], work)
+
+    def blacklist(self, subject: str, *, reason: str, actor: str, key: str | None = None) -> dict:
+        """列入黑名单: an enterprise or a party; it can no longer apply, redeem or settle."""
+        if not reason:
+            raise InputError("reason", "a blacklisting states its reason")
+
+        def work(tx: Tx) -> dict:
+            enterprise = tx.one("SELECT credit_code FROM enterprises WHERE credit_code = ?", (subject,))
+            party = tx.one("SELECT id FROM parties WHERE id = ?", (subject,))
+            if not enterprise and not party:
+                raise NotFound(f"no enterprise or party {subject!r}", field="subject")
+            entry = self.append(tx, "blacklist", actor=actor, enterprise=subject if enterprise else None,
+                                ref=subject, memo={"reason": reason})
+            tx.run("UPDATE enterprises SET status = 'blacklisted', entry_id = ? WHERE credit_code = ?", (entry, subject))
+            tx.run("UPDATE parties SET status = 'blacklisted', entry_id = ? WHERE id = ?", (entry, subject))
+            return {"subject": subject, "status": "blacklisted", "reason": reason}
+        return self.idempotent(key, ["blacklist", subject, reason, actor], work)
+
+    def _enterprise(self, tx: Tx, code: str, *, active: bool = True) -> Enterprise:
+        code = validate_credit_code(code, "enterprise")
+        row = tx.one("SELECT profile, status FROM enterprises WHERE credit_code = ?", (code,))
+        if not row:
+            raise NotFound(f"enterprise {code} is not registered", field="enterprise")
+        if active and row["status"] == "blacklisted":
+            raise Forbidden(f"enterprise {code} is blacklisted (列入黑名单)", field="enterprise")
+        return Enterprise.from_dict(json.loads(row["profile"]))
+
+    def _party(self, tx: Tx, party_id: str, *, onboarded: bool = False) -> dict:
+        row = tx.one("SELECT * FROM parties WHERE id = ?", (party_id,))
+        if not row:
+            raise NotFound(f"{party_id!r} is not an onboarded provider or platform", field="party")
+        if onboarded and row["status"] != "onboarded":
+            raise Forbidden(f"{party_id} is {row['status']}, not onboarded", field="party")
+        return row
+
+    # --- quota the ledger already holds ---------------------------------------------------
+
+    def history(self, tx: Tx, code: str, policies: list[Policy], business: str | None = None) -> History:
+        """What counts against each cap now: net grants (issued less returned) from the budget postings."""
+        h = History()
+        for p in policies:
+            for row in tx.rows("SELECT year, enterprise, -SUM(amount) AS used FROM postings WHERE kind = 'budget' "
+                               "AND policy_id = ? GROUP BY year, enterprise", (p.id,)):
+                used = from_fen(row["used"])
+                h.pool_used[(p.id, row["year"])] += used
+                if row["enterprise"] == code:
+                    h.granted_year[(p.id, row["year"])] += used
+                    h.granted_total[p.id] += used
+            for row in tx.rows("SELECT year, enterprise, once_keys FROM vouchers WHERE policy_id = ? "
+                               "AND status <> 'voided'", (p.id,)):
+                h.pool_awards[(p.id, row["year"])] += 1
+                if row["enterprise"] == code:
+                    h.claims[p.id] += 1
+                    h.years[p.id].add(row["year"])
+                    h.once_keys.update((p.id, k) for k in json.loads(row["once_keys"] or "[]"))
+        if business:
+            for row in tx.rows("SELECT scope, policy_id FROM claims WHERE business = ?", (business,)):
+                group = row["scope"][6:] if row["scope"].startswith("group:") else None
+                exclusive = row["scope"][5:] if row["scope"].startswith("excl:") else None
+                old = h.businesses.get(business, (row["policy_id"], None, None))
+                h.businesses[business] = (row["policy_id"], group or old[1], exclusive or old[2])
+        return h
+
+    def _grant(self, tx: Tx, enterprise: Enterprise, policy: Policy, t: Transaction,
+               parameters: dict | None) -> Grant:
+        """Run the calculator for one business under one policy against the ledger's quota, or refuse."""
+        calc = Calculation(PolicyTable([policy]), enterprise, include_drafts=False, parameters=parameters,
+                           history=self.history(tx, enterprise.credit_code, [policy], t.id))
+        grants = calc.feed(t) + calc.finish()
+        if grants and grants[0].amount > 0:
+            return grants[0]
+        result = calc.results[policy.id]
+        count, refusal = next(iter(result.refusals.values()))
+        error = REFUSAL_ERRORS.get(refusal.code, NotEligible)
+        raise error(f"{policy.id}: {refusal.text}", field="policy_id", reason=refusal.code)
+
+    # --- apply, approve (issue), reject ------------------------------------------------------
+
+    def apply(self, code: str, policy_id: str, transaction: dict, *, actor: str, key: str | None = None,
+              parameters: dict | None = None) -> dict:
+        """申领: an enterprise asks for a policy's grant for one business; checked now, decided by approve."""
+        policy = self.table.get(policy_id)
+        t = transaction_from_dict(transaction)
+
+        def work(tx: Tx) -> dict:
+            enterprise = self._enterprise(tx, code)
+            self._grant(tx, enterprise, policy, t, parameters)  # refuses now what approval would refuse
+            pending = tx.one("SELECT id FROM applications WHERE business = ? AND policy_id = ? AND status = 'applied'",
+                             (t.id, policy.id))
+            if pending:
+                raise Conflict(f"business {t.id} already has an open application {pending['id']}", field="transaction.id")
+            entry = self.append(tx, "apply", actor=actor, enterprise=enterprise.credit_code, policy_id=policy.id,
+                                year=t.year, ref=t.id, memo=t.to_dict())
+            app_id = f"A{entry}"
+            tx.insert("applications", {"id": app_id, "enterprise": enterprise.credit_code, "policy_id": policy.id,
+                                       "business": t.id, "tx": json.dumps(t.to_dict(), ensure_ascii=False),
+                                       "status": "applied", "platform": t.platform, "actor": actor, "entry_id": entry})
+            return self._application(tx, app_id)
+        return self.idempotent(key, ["apply", code, policy_id, transaction, actor, str(parameters)], work)
+
+    def approve(self, app_id: str, *, actor: str, key: str | None = None, parameters: dict | None = None) -> dict:
+        """An administrator approves; the voucher is issued in the same transaction, for what the caps leave."""
+        def work(tx: Tx) -> dict:
+            app = self._open_application(tx, app_id)
+            enterprise = self._enterprise(tx, app["enterprise"])
+            t = transaction_from_dict(json.loads(app["tx"]))
+            policy = self.table.get(app["policy_id"])
+            grant = self._grant(tx, enterprise, policy, t, parameters)
+            entry = self.append(tx, "approve", actor=actor, enterprise=enterprise.credit_code, policy_id=policy.id,
+                                year=t.year, ref=app_id)
+            voucher = self._issue(tx, enterprise, grant, t, actor=actor, application=app_id)
+            tx.run("UPDATE applications SET status = 'approved', voucher_id = ?, entry_id = ? WHERE id = ?",
+                   (voucher["id"], entry, app_id))
+            return {"application": self._application(tx, app_id), "voucher": voucher}
+        return self.idempotent(key, ["approve", app_id, actor, str(parameters)], work)
+
+    def reject(self, app_id: str, *, reason: str, actor: str, key: str | None = None) -> dict:
+        if not reason:
+            raise InputError("reason", "a rejection states its reason")
+
+        def work(tx: Tx) -> dict:
+            app = self._open_application(tx, app_id)
+            entry = self.append(tx, "reject", actor=actor, enterprise=app["enterprise"], policy_id=app["policy_id"],
+                                ref=app_id, memo={"reason": reason})
+            tx.run("UPDATE applications SET status = 'rejected', reason = ?, entry_id = ? WHERE id = ?",
+                   (reason, entry, app_id))
+            return self._application(tx, app_id)
+        return self.idempotent(key, ["reject", app_id, reason, actor], work)
+
+    def post_transaction(self, code: str, transaction: dict, *, platform: str, actor: str,
+                         key: str | None = None, parameters: dict | None = None) -> dict:
+        """A platform posts a business; every voucher-issuing policy that grants for it issues now.
+
+        Stacking is the calculator's: within a stacking group only the highest is issued.
+        The platform's own transaction id makes a re-post write nothing new.
+        """
+        t = transaction_from_dict(transaction)
+        if t.platform and t.platform != platform:
+            raise Forbidden(f"transaction.platform {t.platform!r} is not the posting platform {platform!r}",
+                            field="transaction.platform")
+        t = t._replace(platform=platform)
+
+        def work(tx: Tx) -> dict:
+            self._party(tx, platform, onboarded=True)
+            enterprise = self._enterprise(tx, code)
+            policies = [p for p in self.table.by_kind.get(t.kind, ()) if p.voucher.issues_voucher]
+            calc = Calculation(PolicyTable(policies), enterprise, parameters=parameters,
+                               history=self.history(tx, enterprise.credit_code, policies, t.id))
+            grants = [g for g in calc.feed(t) if g.amount > 0]
+            self.append(tx, "transaction.post", actor=actor, enterprise=enterprise.credit_code, year=t.year,
+                        ref=t.id, memo=t.to_dict())
+            vouchers = [self._issue(tx, enterprise, g, t, actor=actor, application=None) for g in grants]
+            not_issued = [{"policy_id": r.policy.id, "reasons": r.reasons()} for r in calc.results.values()
+                          if not r.grants]
+            return {"transaction": t.to_dict(), "vouchers": vouchers, "not_issued": not_issued}
+        return self.idempotent(key or f"tx:{platform}:{t.id}", ["post", code, transaction, platform], work)
+
+    def _issue(self, tx: Tx, enterprise: Enterprise, grant: Grant, t: Transaction, *, actor: str,
+               application: str | None) -> dict:
+        p, amount = grant.policy, grant.amount
+        code = enterprise.credit_code
+        voucher_id = f"V{tx.value('SELECT last_id FROM head WHERE id = 1') + 1}"  # the id of the issue entry
+        entry = self.append(tx, "issue", actor=actor, enterprise=code, policy_id=p.id, year=grant.year,
+                            voucher_id=voucher_id, ref=t.id,
+                            memo={"explanation": grant.explain(), "policy_version": p.version},
+                            postings=(Posting("budget", f"{p.id}:{grant.year}", -amount),
+                                      Posting("voucher", voucher_id, amount)))
+        for scope in [f"group:{p.stacking.group}"] + ([f"excl:{p.voucher.exclusive_group}"]
+                                                       if p.voucher.exclusive_group else []):
+            if tx.one("SELECT voucher_id FROM claims WHERE business = ? AND scope = ?", (t.id, scope)):
+                raise Conflict(f"business {t.id} is already claimed ({scope})", field="transaction.id", reason="claimed")
+            tx.insert("claims", {"business": t.id, "scope": scope, "voucher_id": voucher_id, "policy_id": p.id})
+        expires = grant.expires_on
+        tx.insert("vouchers", {
+            "id": voucher_id, "enterprise": code, "policy_id": p.id, "policy_version": p.version,
+            "kind": p.voucher.kind if p.voucher.issues_voucher else "award", "business": t.id, "year": grant.year,
+            "face": to_fen_int(amount), "issued_on": t.date.isoformat(),
+            "expires_on": expires.isoformat() if expires else None, "status": "issued", "platform": t.platform,
+            "once_keys": json.dumps(list(grant.once)), "application_id": application, "entry_id": entry})
+        voucher = self.voucher_view(tx, voucher_id)
+        self.emit(tx, entry, "voucher.issued", [code, t.platform], voucher)
+        return voucher
+
+    def _open_application(self, tx: Tx, app_id: str) -> dict:
+        app = tx.one("SELECT * FROM applications WHERE id = ?", (app_id,))
+        if not app:
+            raise NotFound(f"no application {app_id!r}", field="application")
+        if app["status"] != "applied":
+            raise Conflict(f"application {app_id} is already {app['status']}", field="application")
+        return app
+
+    def _application(self, tx: Tx, app_id: str) -> dict:
+        app = tx.one("SELECT id, enterprise, policy_id, business, status, voucher_id, reason FROM applications "
+                     "WHERE id = ?", (app_id,))
+        if not app:
+            raise NotFound(f"no application {app_id!r}", field="application")
+        return app
+
+    # --- the ends: expire, void ------------------------------------------------------------
+
+    def expire(self, on: date | None = None, *, actor: str = "system:expiry-sweep") -> dict:
+        """逾期作废: every voucher whose last valid day is before `on` returns its unspent value to the budget."""
+        on = on or self.today()
+        with self.store.write() as tx:
+            due = tx.rows("SELECT id FROM vouchers WHERE status IN ('issued', 'redeemed') AND expires_on IS NOT NULL "
+                          "AND expires_on < ? ORDER BY id", (on.isoformat(),))
+            expired, returned = [], Decimal("0.00")
+            for row in due:
+                self.lapse_holds(tx, row["id"], force=True)
+                left = self._close_voucher(tx, row["id"], "expire", "expired", actor, {"as_of": on.isoformat()})
+                expired.append(row["id"])
+                returned += left
+        return {"as_of": on.isoformat(), "expired": expired, "returned": plain(returned)}
+
+    def void(self, voucher_id: str, *, reason: str, actor: str, key: str | None = None) -> dict:
+        """作废: the unspent value returns to the budget; what was redeemed stays redeemed."""
+        if not reason:
+            raise InputError("reason", "voiding states its reason")
+
+        def work(tx: Tx) -> dict:
+            v = self._voucher_row(tx, voucher_id)
+            if v["status"] in ("expired", "voided"):
+                raise Conflict(f"voucher {voucher_id} is already {v['status']}", field="voucher")
+            self.lapse_holds(tx, voucher_id, force=True)
+            self._close_voucher(tx, voucher_id, "void", "voided", actor, {"reason": reason})
+            return self.voucher_view(tx, voucher_id)
+        return self.idempotent(key, ["void", voucher_id, reason, actor], work)
+
+    def _close_voucher(self, tx: Tx, voucher_id: str, event: str, status: str, actor: str, memo: dict) -> Decimal:
+        v = self._voucher_row(tx, voucher_id)
+        left = self.balance(tx, account=f"voucher:{voucher_id}")
+        postings = (Posting("voucher", voucher_id, -left), Posting("budget", f"{v['policy_id']}:{v['year']}", left)) \
+            if left else ()
+        entry = self.append(tx, event, actor=actor, enterprise=v["enterprise"], policy_id=v["policy_id"],
+                            year=v["year"], voucher_id=voucher_id, memo={**memo, "returned": plain(left)},
+                            postings=postings)
+        tx.run("UPDATE vouchers SET status = ?, entry_id = ? WHERE id = ?", (status, entry, voucher_id))
+        if status == "voided":  # a voided voucher no longer claims its business
+            tx.run("DELETE FROM claims WHERE voucher_id = ?", (voucher_id,))
+        self.emit(tx, entry, f"voucher.{status}", [v["enterprise"], v["platform"]],
+                  {"voucher_id": voucher_id, "returned": plain(left), **memo})
+        return left
+
+    def _voucher_row(self, tx: Tx, voucher_id: str) -> dict:
+        row = tx.one("SELECT * FROM vouchers WHERE id = ?", (voucher_id,))
+        if not row:
+            raise NotFound(f"no voucher {voucher_id!r}", field="voucher")
+        return row
+
+    def voucher_view(self, tx: Tx, voucher_id: str) -> dict:
+        v = self._voucher_row(tx, voucher_id)
+        return {"id": v["id"], "enterprise": v["enterprise"], "policy_id": v["policy_id"],
+                "policy_version": v["policy_version"], "kind": v["kind"], "business": v["business"],
+                "year": v["year"], "face": plain(from_fen(v["face"])),
+                "available": plain(self.balance(tx, account=f"voucher:{voucher_id}")),
+                "held": plain(self.balance(tx, account=f"hold:{voucher_id}")),
+                "issued_on": v["issued_on"], "expires_on": v["expires_on"], "status": v["status"],
+                "platform": v["platform"], "application_id": v["application_id"]}

@@ -1,0 +1,276 @@
+"""Spending a voucher: holds, redemption, proof of service, confirmation, settlement, payment, clawback.
+
+Jinan's data voucher shows the longest path (the others skip proof and confirmation):
+redeem with a provider → the provider uploads proof (a file hash bound to the
+redemption) → the holder confirms and rates → the provider asks for settlement (兑现申请)
+→ one administrator approves → another pays (市财政局拨付). Each step checks who takes it
+and the state it follows, and is refused, writing nothing, when either is wrong.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+from voucher.errors import Conflict, Forbidden, InputError, NotFound
+from voucher.journal import Posting
+from voucher.money import parse_money, plain
+from voucher.store import Tx, from_fen, to_fen_int
+
+SHA256 = re.compile(r"[0-9a-f]{64}")
+PROOF_FIRST = "proof_confirm_settle"
+
+
+class Redemptions:
+    # --- holds at a platform's checkout ---------------------------------------------------
+
+    def hold(self, voucher_id: str, *, enterprise: str, amount: object, platform: str, ttl_seconds: int = 900,
+             actor: str, key: str | None = None) -> dict:
+        """Reserve voucher value during checkout; it lapses unless committed within `ttl_seconds`."""
+        value = parse_money(amount, "amount", positive=True)
+        if not isinstance(ttl_seconds, int) or not 1 <= ttl_seconds <= 86400:
+            raise InputError("ttl_seconds", "must be a whole number of seconds from 1 to 86400")
+
+        def work(tx: Tx) -> dict:
+            v = self._spendable(tx, voucher_id, enterprise, value)
+            self._party(tx, platform, onboarded=True)
+            expires_at = self.now() + timedelta(seconds=ttl_seconds)
+            hold_id = f"H{tx.value('SELECT last_id FROM head WHERE id = 1') + 1}"
+            entry = self.append(tx, "hold", actor=actor, enterprise=v["enterprise"], policy_id=v["policy_id"],
+                                year=v["year"], voucher_id=voucher_id, ref=hold_id,
+                                memo={"platform": platform, "expires_at": expires_at.isoformat()},
+                                postings=(Posting("voucher", voucher_id, -value), Posting("hold", voucher_id, value)))
+            tx.insert("holds", {"id": hold_id, "voucher_id": voucher_id, "party": platform, "amount": to_fen_int(value),
+                                "expires_at": expires_at.isoformat(), "status": "held", "entry_id": entry})
+            return self._hold_view(tx, hold_id)
+        return self.idempotent(key, ["hold", voucher_id, enterprise, str(value), platform, ttl_seconds], work)
+
+    def release_hold(self, hold_id: str, *, platform: str, actor: str, key: str | None = None) -> dict:
+        def work(tx: Tx) -> dict:
+            h = self._open_hold(tx, hold_id, platform)
+            self._end_hold(tx, h, "hold.release", "released", actor)
+            return self._hold_view(tx, hold_id)
+        return self.idempotent(key, ["release", hold_id, platform], work)
+
+    def commit_hold(self, hold_id: str, *, platform: str, invoice: str, actor: str, key: str | None = None) -> dict:
+        """The checkout completed: the held value becomes a redemption in the platform's favour."""
+        def work(tx: Tx) -> dict:
+            h = self._open_hold(tx, hold_id, platform)
+            v = self._voucher_row(tx, h["voucher_id"])
+            self._check_invoice(tx, invoice)
+            tx.run("UPDATE holds SET status = 'committed' WHERE id = ?", (hold_id,))
+            return self._redeem(tx, v, from_fen(h["amount"]), platform, invoice, actor, source="hold", hold_id=hold_id)
+        return self.idempotent(key, ["commit", hold_id, platform, invoice], work)
+
+    def lapse_holds(self, tx: Tx, voucher_id: str, *, force: bool = False) -> None:
+        """Return value of holds past their time (or all, when the voucher closes) to the voucher."""
+        now = self.now().isoformat()
+        for h in tx.rows("SELECT * FROM holds WHERE voucher_id = ? AND status = 'held' ORDER BY id", (voucher_id,)):
+            if force or h["expires_at"] < now:
+                self._end_hold(tx, h, "hold.lapse", "lapsed", "system:hold-timer")
+
+    def _end_hold(self, tx: Tx, h: dict, event: str, status: str, actor: str) -> None:
+        v = self._voucher_row(tx, h["voucher_id"])
+        value = from_fen(h["amount"])
+        self.append(tx, event, actor=actor, enterprise=v["enterprise"], policy_id=v["policy_id"], year=v["year"],
+                    voucher_id=v["id"], ref=h["id"],
+                    postings=(Posting("hold", v["id"], -value), Posting("voucher", v["id"], value)))
+        tx.run("UPDATE holds SET status = ? WHERE id = ?", (status, h["id"]))
+
+    def _open_hold(self, tx: Tx, hold_id: str, platform: str) -> dict:
+        h = tx.one("SELECT * FROM holds WHERE id = ?", (hold_id,))
+        if not h:
+            raise NotFound(f"no hold {hold_id!r}", field="hold")
+        if h["party"] != platform:
+            raise Forbidden(f"hold {hold_id} belongs to another platform", field="hold")
+        self.lapse_holds(tx, h["voucher_id"])
+        h = tx.one("SELECT * FROM holds WHERE id = ?", (hold_id,))
+        if h["status"] != "held":
+            raise Conflict(f"hold {hold_id} is {h['status']}", field="hold")
+        return h
+
+    def _hold_view(self, tx: Tx, hold_id: str) -> dict:
+        h = tx.one("SELECT id, voucher_id, party, amount, expires_at, status FROM holds WHERE id = ?", (hold_id,))
+        return {**h, "amount": plain(from_fen(h["amount"]))}
+
+    # --- redemption ---------------------------------------------------------------------------
+
+    def redeem(self, voucher_id: str, *, enterprise: str, amount: object, party: str, invoice: str, actor: str,
+               key: str | None = None) -> dict:
+        """兑现 against a purchase from `party` (an onboarded provider or platform), in full or in part."""
+        value = parse_money(amount, "amount", positive=True)
+
+        def work(tx: Tx) -> dict:
+            v = self._spendable(tx, voucher_id, enterprise, value)
+            self._check_invoice(tx, invoice)
+            return self._redeem(tx, v, value, party, invoice, actor, source="direct")
+        return self.idempotent(key, ["redeem", voucher_id, enterprise, str(value), party, invoice], work)
+
+    def _redeem(self, tx: Tx, v: dict, value, party: str, invoice: str, actor: str, *, source: str,
+                hold_id: str | None = None) -> dict:
+        self._party(tx, party, onboarded=True)
+        red_id = f"R{tx.value('SELECT last_id FROM head WHERE id = 1') + 1}"
+        spent_from = "hold" if hold_id else "voucher"
+        entry = self.append(tx, "redeem", actor=actor, enterprise=v["enterprise"], policy_id=v["policy_id"],
+                            year=v["year"], voucher_id=v["id"], ref=red_id,
+                            memo={"party": party, "invoice": invoice, "source": source, "hold": hold_id},
+                            postings=(Posting(spent_from, v["id"], -value),
+                                      Posting("receivable", party, value, party=party)))
+        tx.insert("redemptions", {"id": red_id, "voucher_id": v["id"], "party": party, "amount": to_fen_int(value),
+                                  "invoice": invoice, "status": "redeemed", "hold_id": hold_id, "entry_id": entry})
+        tx.run("UPDATE vouchers SET status = 'redeemed' WHERE id = ?", (v["id"],))
+        view = self.redemption_view(tx, red_id)
+        self.emit(tx, entry, "voucher.redeemed", [v["enterprise"], party, v["platform"]], view)
+        return view
+
+    def _spendable(self, tx: Tx, voucher_id: str, enterprise: str, value) -> dict:
+        """The voucher, if `enterprise` holds it, it is live today and it has `value` unspent."""
+        v = self._voucher_row(tx, voucher_id)
+        if v["enterprise"] != enterprise:
+            raise Forbidden(f"voucher {voucher_id} belongs to another enterprise; vouchers are not transferable "
+                            "(不得转让)", field="voucher")
+        self._enterprise(tx, enterprise)
+        if v["status"] in ("expired", "voided"):
+            raise Conflict(f"voucher {voucher_id} is {v['status']}", field="voucher")
+        if v["expires_on"] and self.today() > date.fromisoformat(v["expires_on"]):
+            raise Conflict(f"voucher {voucher_id} expired after {v['expires_on']} (逾期作废)", field="voucher")
+        self.lapse_holds(tx, voucher_id)
+        available = self.balance(tx, account=f"voucher:{voucher_id}")
+        if value > available:
+            raise Conflict(f"amount {plain(value)} is more than the {plain(available)} available on {voucher_id}",
+                           field="amount")
+        return v
+
+    def _check_invoice(self, tx: Tx, invoice: str) -> None:
+        if not isinstance(invoice, str) or not invoice.strip() or len(invoice) > 100:
+            raise InputError("invoice", "an invoice number is required (at most 100 characters)")
+        used = tx.one("SELECT id FROM redemptions WHERE invoice = ?", (invoice,))
+        if used:
+            raise Conflict(f"invoice {invoice} already backs redemption {used['id']}; an invoice backs one claim",
+                           field="invoice")
+
+    # --- proof, confirmation, settlement, payment -------------------------------------------
+
+    def proof(self, redemption_id: str, *, party: str, file_hash: str, actor: str, key: str | None = None) -> dict:
+        """The provider's proof of service, stored as the SHA-256 of the file, bound to the redemption."""
+        if not isinstance(file_hash, str) or not SHA256.fullmatch(file_hash):
+            raise InputError("file_hash", "must be the file's SHA-256 as 64 lowercase hex digits")
+        return self._step(redemption_id, "proof", party=party, actor=actor, key=key, needs={"redeemed"},
+                          status="proof_uploaded", set_={"proof_hash": file_hash}, memo={"file_hash": file_hash})
+
+    def confirm(self, redemption_id: str, *, enterprise: str, rating: int, actor: str, key: str | None = None) -> dict:
+        """The holder confirms the service was done and rates it (1-5), the basis for paying."""
+        if not isinstance(rating, int) or isinstance(rating, bool) or not 1 <= rating <= 5:
+            raise InputError("rating", "must be a whole number from 1 to 5")
+        return self._step(redemption_id, "confirm", holder=enterprise, actor=actor, key=key, needs={"proof_uploaded"},
+                          status="confirmed", set_={"rating": rating}, memo={"rating": rating})
+
+    def request_settlement(self, redemption_id: str, *, party: str, actor: str, key: str | None = None) -> dict:
+        return self._step(redemption_id, "settle.request", party=party, actor=actor, key=key,
+                          needs=None, status="settlement_requested")
+
+    def approve_settlement(self, redemption_id: str, *, actor: str, key: str | None = None) -> dict:
+        return self._step(redemption_id, "settle.approve", actor=actor, key=key, needs={"settlement_requested"},
+                          status="approved", set_={"approved_by": actor}, event_type="settlement.approved")
+
+    def pay(self, redemption_id: str, *, actor: str, key: str | None = None) -> dict:
+        """拨付: moves the receivable to paid. The approver may not also pay (four eyes)."""
+        return self._step(redemption_id, "pay", actor=actor, key=key, needs={"approved"}, status="paid",
+                          set_={"paid_by": actor}, event_type="settlement.paid", money=("receivable", "paid"))
+
+    def clawback(self, redemption_id: str, *, reason: str, actor: str, key: str | None = None) -> dict:
+        """Fraud found later (套取财政资金): the redeemed value returns to the policy's budget."""
+        if not reason:
+            raise InputError("reason", "a clawback states its reason")
+
+        def work(tx: Tx) -> dict:
+            r, v = self._redemption(tx, redemption_id)
+            if r["status"] in ("clawed_back", "reversed"):
+                raise Conflict(f"redemption {redemption_id} is already {r['status']}", field="redemption")
+            sits = "paid" if r["status"] == "paid" else "receivable"
+            value = from_fen(r["amount"])
+            entry = self.append(tx, "clawback", actor=actor, enterprise=v["enterprise"], policy_id=v["policy_id"],
+                                year=v["year"], voucher_id=v["id"], ref=redemption_id,
+                                memo={"reason": reason, "from": sits, "recover_from": r["party"]},
+                                postings=(Posting(sits, r["party"], -value, party=r["party"]),
+                                          Posting("budget", f"{v['policy_id']}:{v['year']}", value)))
+            tx.run("UPDATE redemptions SET status = 'clawed_back', entry_id = ? WHERE id = ?", (entry, redemption_id))
+            return self.redemption_view(tx, redemption_id)
+        return self.idempotent(key, ["clawback", redemption_id, reason, actor], work)
+
+    def reverse(self, entry_id: int, *, reason: str, actor: str, key: str | None = None) -> dict:
+        """Correct a redemption made in error, before settlement is asked: a reversing entry that names it."""
+        if not reason:
+            raise InputError("reason", "a reversal states its reason")
+
+        def work(tx: Tx) -> dict:
+            original = tx.one("SELECT * FROM entries WHERE id = ?", (entry_id,))
+            if not original:
+                raise NotFound(f"no entry {entry_id}", field="entry_id")
+            if original["event"] != "redeem":
+                raise Conflict(f"entry {entry_id} is a {original['event']}; only a redemption is reversed this way "
+                               "(void a voucher, claw back a payment)", field="entry_id")
+            r, v = self._redemption(tx, original["ref"])
+            if r["status"] not in ("redeemed", "proof_uploaded", "confirmed"):
+                raise Conflict(f"redemption {r['id']} is {r['status']}; too late to reverse", field="entry_id")
+            legs = tx.rows("SELECT kind, account, party, amount FROM postings WHERE entry_id = ? ORDER BY n", (entry_id,))
+            postings = tuple(Posting("voucher" if leg["kind"] == "hold" else leg["kind"], leg["account"].split(":", 1)[1],
+                                     -from_fen(leg["amount"]), party=leg["party"] or "") for leg in legs)
+            entry = self.append(tx, "reverse", actor=actor, enterprise=v["enterprise"], policy_id=v["policy_id"],
+                                year=v["year"], voucher_id=v["id"], ref=r["id"], reverses=entry_id,
+                                memo={"reason": reason}, postings=postings)
+            tx.run("UPDATE redemptions SET status = 'reversed', entry_id = ? WHERE id = ?", (entry, r["id"]))
+            return {"entry_id": entry, "reverses": entry_id, "redemption": self.redemption_view(tx, r["id"])}
+        return self.idempotent(key, ["reverse", entry_id, reason, actor], work)
+
+    def _step(self, redemption_id: str, event: str, *, actor: str, key: str | None, needs: set | None,
+              status: str, party: str | None = None, holder: str | None = None, set_: dict | None = None,
+              memo: dict | None = None, event_type: str | None = None, money: tuple | None = None) -> dict:
+        def work(tx: Tx) -> dict:
+            r, v = self._redemption(tx, redemption_id)
+            policy = self.table.get(v["policy_id"])
+            if party is not None:
+                if r["party"] != party:
+                    raise Forbidden(f"redemption {redemption_id} is with another provider", field="redemption")
+                self._party(tx, party, onboarded=True)
+            if holder is not None and v["enterprise"] != holder:
+                raise Forbidden(f"only the holder of {v['id']} may confirm", field="redemption")
+            allowed = needs
+            if allowed is None:  # a settlement request follows confirmation where the policy asks for proof
+                allowed = {"confirmed"} if policy.voucher.settlement == PROOF_FIRST else {"redeemed", "confirmed"}
+            if r["status"] not in allowed:
+                raise Conflict(f"redemption {redemption_id} is {r['status']}; {event} needs "
+                               f"{' or '.join(sorted(allowed))} first", field="redemption")
+            if event == "pay" and r["approved_by"] == actor:
+                raise Forbidden(f"{actor} approved this settlement and may not also pay it (four eyes)", field="actor")
+            if event in ("settle.approve", "pay"):
+                self._enterprise(tx, v["enterprise"])  # a blacklisted holder's claims are not paid
+                if self._party(tx, r["party"])["status"] == "blacklisted":
+                    raise Forbidden(f"{r['party']} is blacklisted (列入黑名单); its claims are not paid", field="party")
+            value = from_fen(r["amount"])
+            postings = (Posting(money[0], r["party"], -value, party=r["party"]),
+                        Posting(money[1], r["party"], value, party=r["party"])) if money else ()
+            entry = self.append(tx, event, actor=actor, enterprise=v["enterprise"], policy_id=v["policy_id"],
+                                year=v["year"], voucher_id=v["id"], ref=redemption_id, memo=memo, postings=postings)
+            assignments = {"status": status, "entry_id": entry, **(set_ or {})}
+            tx.run(f"UPDATE redemptions SET {', '.join(f'{c} = ?' for c in assignments)} WHERE id = ?",
+                   (*assignments.values(), redemption_id))
+            view = self.redemption_view(tx, redemption_id)
+            if event_type:
+                self.emit(tx, entry, event_type, [v["enterprise"], r["party"]], view)
+            return view
+        return self.idempotent(key, [event, redemption_id, party, holder, actor, set_, memo], work)
+
+    def _redemption(self, tx: Tx, redemption_id: str) -> tuple[dict, dict]:
+        r = tx.one("SELECT * FROM redemptions WHERE id = ?", (redemption_id,))
+        if not r:
+            raise NotFound(f"no redemption {redemption_id!r}", field="redemption")
+        return r, self._voucher_row(tx, r["voucher_id"])
+
+    def redemption_view(self, tx: Tx, redemption_id: str) -> dict:
+        r, v = self._redemption(tx, redemption_id)
+        return {"id": r["id"], "voucher_id": r["voucher_id"], "enterprise": v["enterprise"], "policy_id": v["policy_id"],
+                "party": r["party"], "amount": plain(from_fen(r["amount"])), "invoice": r["invoice"],
+                "status": r["status"], "proof_hash": r["proof_hash"], "rating": r["rating"],
+                "approved_by": r["approved_by"], "paid_by": r["paid_by"]}
+

@@ -1,0 +1,154 @@
+"""Reading the ledger: balances on a date, entry history with cursors, yearly policy reports, CSV export."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from datetime import date
+from typing import IO
+
+from voucher.errors import InputError
+from voucher.money import plain
+from voucher.store import from_fen
+
+ENTRY_FILTERS = ("enterprise", "policy_id", "year", "voucher_id", "event")
+EXPORT_COLUMNS = ("entry_id", "at", "event", "actor", "enterprise", "policy_id", "year", "voucher_id", "ref",
+                  "reverses", "account", "amount", "hash")
+
+
+class Reports:
+    def balances(self, *, enterprise: str | None = None, policy_id: str | None = None, year: int | None = None,
+                 on: date | None = None) -> dict:
+        """Every account touched by the filters, with its balance at the end of day `on` (default: now)."""
+        where, params = _where({"enterprise": enterprise, "policy_id": policy_id, "year": year})
+        if on:
+            where.append("day <= ?")
+            params.append(on.isoformat())
+        sql = "SELECT account, kind, SUM(amount) AS total FROM postings"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " GROUP BY account, kind ORDER BY account"
+        with self.store.read() as tx:
+            rows = tx.rows(sql, params)
+        accounts = {r["account"]: plain(from_fen(r["total"])) for r in rows}
+        by_kind: dict[str, object] = {}
+        for r in rows:
+            by_kind[r["kind"]] = by_kind.get(r["kind"], 0) + int(r["total"])
+        return {"as_of": (on or self.today()).isoformat(), "accounts": accounts,
+                "totals": {k: plain(from_fen(v)) for k, v in sorted(by_kind.items())},
+                "filters": {"enterprise": enterprise, "policy_id": policy_id, "year": year}}
+
+    def entries(self, *, after: int = 0, limit: int = 100, **filters) -> dict:
+        """Entries in order, `limit` at a time; pass the returned `next` as `after` for the next page."""
+        unknown = set(filters) - set(ENTRY_FILTERS)
+        if unknown:
+            raise InputError(sorted(unknown)[0], "is not a filter; use " + ", ".join(ENTRY_FILTERS))
+        if not isinstance(limit, int) or not 1 <= limit <= 1000:
+            raise InputError("limit", "must be from 1 to 1000")
+        where, params = _where(filters)
+        where.append("id > ?")
+        params.append(int(after))
+        with self.store.read() as tx:
+            rows = tx.rows(f"SELECT * FROM entries WHERE {' AND '.join(where)} ORDER BY id LIMIT ?",
+                           (*params, limit + 1))
+            page = rows[:limit]
+            ids = [r["id"] for r in page]
+            legs: dict[int, list] = {}
+            if ids:
+                marks = ", ".join("?" for _ in ids)
+                for leg in tx.rows(f"SELECT entry_id, account, amount FROM postings WHERE entry_id IN ({marks}) "
+                                   "ORDER BY entry_id, n", ids):
+                    legs.setdefault(leg["entry_id"], []).append(
+                        {"account": leg["account"], "amount": plain(from_fen(leg["amount"]))})
+        items = [{**{k: r[k] for k in ("id", "at", "event", "actor", "enterprise", "policy_id", "year",
+                                       "voucher_id", "ref", "reverses", "hash")},
+                  "memo": json.loads(r["memo"] or "{}"), "postings": legs.get(r["id"], [])} for r in page]
+        return {"items": items, "next": ids[-1] if len(rows) > limit else None}
+
+    def vouchers(self, *, enterprise: str | None = None, policy_id: str | None = None, status: str | None = None,
+                 after: str | None = None, limit: int = 100) -> dict:
+        where, params = _where({"enterprise": enterprise, "policy_id": policy_id, "status": status})
+        with self.store.read() as tx:
+            rows = tx.rows("SELECT id, entry_id FROM vouchers" + (" WHERE " + " AND ".join(where) if where else "")
+                           + " ORDER BY entry_id", params)
+            start = next((i + 1 for i, r in enumerate(rows) if r["id"] == after), 0) if after else 0
+            page = rows[start:start + limit]
+            items = [self.voucher_view(tx, r["id"]) for r in page]
+        return {"items": items, "next": page[-1]["id"] if start + limit < len(rows) else None}
+
+    def voucher(self, voucher_id: str) -> dict:
+        with self.store.read() as tx:
+            view = self.voucher_view(tx, voucher_id)
+            view["redemptions"] = [self.redemption_view(tx, r["id"]) for r in
+                                   tx.rows("SELECT id FROM redemptions WHERE voucher_id = ? ORDER BY entry_id",
+                                           (voucher_id,))]
+        return view
+
+    def redemption(self, redemption_id: str) -> dict:
+        with self.store.read() as tx:
+            return self.redemption_view(tx, redemption_id)
+
+    def application(self, app_id: str) -> dict:
+        with self.store.read() as tx:
+            return self._application(tx, app_id)
+
+    def yearly_report(self, policy_id: str, year: int) -> dict:
+        """Granted, redeemed, expired, voided, clawed back, paid, and what is left of a shared pool."""
+        policy = self.table.get(policy_id)
+        sums: dict[str, int] = {}
+        with self.store.read() as tx:
+            for row in tx.rows("SELECT e.event, p.kind, SUM(p.amount) AS total FROM postings p JOIN entries e "
+                               "ON e.id = p.entry_id WHERE p.policy_id = ? AND p.year = ? GROUP BY e.event, p.kind",
+                               (policy_id, year)):
+                sums[(row["event"], row["kind"])] = int(row["total"])
+            vouchers = tx.value("SELECT COUNT(*) FROM vouchers WHERE policy_id = ? AND year = ?", (policy_id, year))
+            enterprises = tx.value("SELECT COUNT(DISTINCT enterprise) FROM vouchers WHERE policy_id = ? AND year = ?",
+                                   (policy_id, year))
+
+        def total(event: str, kind: str, sign: int = 1):
+            return from_fen(sign * sums.get((event, kind), 0))
+
+        granted = total("issue", "voucher")
+        returned = sum((total(e, "budget") for e in ("expire", "void", "clawback")), from_fen(0))
+        net = granted - returned
+        report = {"policy_id": policy_id, "year": year, "vouchers": vouchers, "enterprises": enterprises,
+                  "granted": plain(granted),
+                  "redeemed": plain(total("redeem", "receivable") - total("reverse", "receivable", -1)),
+                  "paid": plain(total("pay", "paid")), "expired": plain(total("expire", "budget")),
+                  "voided": plain(total("void", "budget")), "clawed_back": plain(total("clawback", "budget")),
+                  "net_granted": plain(net), "pool": None, "pool_left": None}
+        if policy.caps.pool_year is not None:
+            report["pool"] = plain(policy.caps.pool_year)
+            report["pool_left"] = plain(policy.caps.pool_year - net)
+        return report
+
+    def export_csv(self, out: IO[str]) -> int:
+        """One row per posting (and one per entry that moves no money), in ledger order."""
+        writer = csv.writer(out)
+        writer.writerow(EXPORT_COLUMNS)
+        count = 0
+        for row in self._export_rows():
+            writer.writerow(row)
+            count += 1
+        return count
+
+    def _export_rows(self) -> Iterator[tuple]:
+        with self.store.read() as tx:
+            rows = tx.rows("SELECT e.id, e.at, e.event, e.actor, e.enterprise, e.policy_id, e.year, e.voucher_id, "
+                           "e.ref, e.reverses, p.account, p.amount, e.hash FROM entries e LEFT JOIN postings p "
+                           "ON p.entry_id = e.id ORDER BY e.id, p.n")
+        for r in rows:
+            amount = plain(from_fen(r["amount"])) if r["amount"] is not None else ""
+            yield (r["id"], r["at"], r["event"], r["actor"], r["enterprise"] or "", r["policy_id"] or "",
+                   r["year"] or "", r["voucher_id"] or "", r["ref"] or "", r["reverses"] or "",
+                   r["account"] or "", amount, r["hash"])
+
+
+def _where(filters: dict) -> tuple[list[str], list]:
+    where, params = [], []
+    for column, value in filters.items():
+        if value is not None:
+            where.append(f"{column} = ?")
+            params.append(value)
+    return where, params
