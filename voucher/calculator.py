@@ -191,7 +191,7 @@ class Calculation:
                 steps.append(CapStep(level, Decimal(limit), Decimal(used), amount))
                 return ZERO, tuple(steps), Refusal("cap", lambda: f"at most {limit} {what}; {used} used", "")
         if amount <= 0 and steps:
-            step = next(st for st in steps if st.removed > 0)
+            step = next(st for st in reversed(steps) if st.removed > 0)  # the cap that left nothing
             return ZERO, tuple(steps), Refusal("cap", lambda: f"{CAP_NAMES[step.level]} {step.limit:,.2f} reached "
                                                f"({step.used:,.2f} used): nothing left", "")
         return amount, tuple(steps), None

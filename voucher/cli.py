@@ -220,15 +220,13 @@ def print_estimate(result, details: bool) -> None:
                 click.echo(f"  {line}")
 
 
-def _register_more() -> None:
-    try:
-        from voucher import cli_ledger
-    except ImportError:  # ledger commands not present in this build
-        return
+def _register_ledger_commands() -> None:
+    from voucher import cli_ledger  # imports this module: registered once `main` exists
+
     cli_ledger.register(main)
 
 
-_register_more()
+_register_ledger_commands()
 
 if __name__ == "__main__":
     main()

@@ -101,7 +101,7 @@ class Journal:
         fen = [(p, to_fen_int(p.amount)) for p in postings]
         if sum(f for _, f in fen) != 0:
             raise Conflict(f"entry {event} does not balance: {[(p.account, str(p.amount)) for p in postings]}")
-        head = tx.one("SELECT last_id, last_hash FROM head WHERE id = 1")
+        head = tx.head
         now = self.now()
         entry = {"id": head["last_id"] + 1, "at": now.isoformat(), "day": now.date().isoformat(), "event": event,
                  "actor": actor, "enterprise": enterprise, "policy_id": policy_id, "year": year,
@@ -110,12 +110,16 @@ class Journal:
         entry["prev_hash"] = head["last_hash"]
         entry["hash"] = chain_hash(head["last_hash"], entry, [(p.account, f) for p, f in fen])
         tx.insert("entries", entry)
-        for n, (p, f) in enumerate(fen):
-            tx.insert("postings", {"entry_id": entry["id"], "n": n, "account": p.account, "kind": p.kind,
-                                   "enterprise": enterprise, "policy_id": policy_id, "year": year,
-                                   "party": p.party, "amount": f, "day": entry["day"]})
-        tx.run("UPDATE head SET last_id = ?, last_hash = ? WHERE id = 1", (entry["id"], entry["hash"]))
+        tx.insert_many("postings", [{"entry_id": entry["id"], "n": n, "account": p.account, "kind": p.kind,
+                                     "enterprise": enterprise, "policy_id": policy_id, "year": year,
+                                     "party": p.party, "amount": f, "day": entry["day"]}
+                                    for n, (p, f) in enumerate(fen)])
+        tx.advance(entry["id"], entry["hash"])
         return entry["id"]
+
+    def next_id(self, tx: Tx) -> int:
+        """The id the next appended entry will get (the caller holds the write lock)."""
+        return tx.head["last_id"] + 1
 
     def emit(self, tx: Tx, entry_id: int, event_type: str, subjects: list[str], payload: dict) -> None:
         """Queue a webhook event in the same transaction as the entry that caused it (the outbox)."""

@@ -245,7 +245,7 @@ class Lifecycle:
                application: str | None) -> dict:
         p, amount = grant.policy, grant.amount
         code = enterprise.credit_code
-        voucher_id = f"V{tx.value('SELECT last_id FROM head WHERE id = 1') + 1}"  # the id of the issue entry
+        voucher_id = f"V{self.next_id(tx)}"  # the id of the issue entry
         entry = self.append(tx, "issue", actor=actor, enterprise=code, policy_id=p.id, year=grant.year,
                             voucher_id=voucher_id, ref=t.id,
                             memo={"explanation": grant.explain(), "policy_version": p.version},

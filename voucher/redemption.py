@@ -35,7 +35,7 @@ class Redemptions:
             v = self._spendable(tx, voucher_id, enterprise, value)
             self._party(tx, platform, onboarded=True)
             expires_at = self.now() + timedelta(seconds=ttl_seconds)
-            hold_id = f"H{tx.value('SELECT last_id FROM head WHERE id = 1') + 1}"
+            hold_id = f"H{self.next_id(tx)}"
             entry = self.append(tx, "hold", actor=actor, enterprise=v["enterprise"], policy_id=v["policy_id"],
                                 year=v["year"], voucher_id=voucher_id, ref=hold_id,
                                 memo={"platform": platform, "expires_at": expires_at.isoformat()},
@@ -109,7 +109,7 @@ class Redemptions:
     def _redeem(self, tx: Tx, v: dict, value, party: str, invoice: str, actor: str, *, source: str,
                 hold_id: str | None = None) -> dict:
         self._party(tx, party, onboarded=True)
-        red_id = f"R{tx.value('SELECT last_id FROM head WHERE id = 1') + 1}"
+        red_id = f"R{self.next_id(tx)}"
         spent_from = "hold" if hold_id else "voucher"
         entry = self.append(tx, "redeem", actor=actor, enterprise=v["enterprise"], policy_id=v["policy_id"],
                             year=v["year"], voucher_id=v["id"], ref=red_id,

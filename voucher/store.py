@@ -76,9 +76,28 @@ def from_fen(value: int) -> Decimal:
 class Tx:
     """A transaction in progress: `rows`, `one` and `run` with `?` placeholders."""
 
-    def __init__(self, cursor, convert) -> None:
+    def __init__(self, cursor, convert, head: dict | None = None) -> None:
         self._cur = cursor
         self._convert = convert
+        self._head = head
+        self.head_dirty = False
+
+    @property
+    def head(self) -> dict:
+        """The chain's last entry id and hash: read once per transaction, written back once at commit."""
+        if self._head is None:
+            self._head = self.one("SELECT last_id, last_hash FROM head WHERE id = 1")
+        return self._head
+
+    def advance(self, entry_id: int, entry_hash: str) -> None:
+        self._head = {"last_id": entry_id, "last_hash": entry_hash}
+        self.head_dirty = True
+
+    def flush_head(self) -> None:
+        if self.head_dirty:
+            self.run("UPDATE head SET last_id = ?, last_hash = ? WHERE id = 1",
+                     (self._head["last_id"], self._head["last_hash"]))
+            self.head_dirty = False
 
     def run(self, sql: str, params: tuple | list = ()) -> int:
         self._cur.execute(self._convert(sql), tuple(params))
@@ -98,9 +117,15 @@ class Tx:
         return next(iter(row.values())) if row else None
 
     def insert(self, table: str, values: dict) -> None:
-        cols = ", ".join(values)
-        marks = ", ".join("?" for _ in values)
-        self.run(f"INSERT INTO {table} ({cols}) VALUES ({marks})", list(values.values()))
+        self.insert_many(table, [values])
+
+    def insert_many(self, table: str, rows: list[dict]) -> None:
+        """One INSERT statement for all rows (one round trip to PostgreSQL)."""
+        if not rows:
+            return
+        cols = ", ".join(rows[0])
+        marks = ", ".join(["(" + ", ".join("?" for _ in rows[0]) + ")"] * len(rows))
+        self.run(f"INSERT INTO {table} ({cols}) VALUES {marks}", [v for row in rows for v in row.values()])
 
 
 class SQLiteStore:
@@ -131,7 +156,9 @@ class SQLiteStore:
             cur = self.conn.cursor()
             cur.execute("BEGIN IMMEDIATE")
             try:
-                yield Tx(cur, _same)
+                tx = Tx(cur, _same)
+                yield tx
+                tx.flush_head()
             except BaseException:
                 cur.execute("ROLLBACK")
                 raise
@@ -225,8 +252,10 @@ class PostgresStore:
     def write(self) -> Iterator[Tx]:
         with self._lock, self.conn.transaction():
             cur = self.conn.cursor()
-            cur.execute("SELECT last_id FROM head WHERE id = 1 FOR UPDATE")
-            yield Tx(cur, _pg_params)
+            cur.execute("SELECT last_id, last_hash FROM head WHERE id = 1 FOR UPDATE")
+            tx = Tx(cur, _pg_params, head=dict(cur.fetchone()))
+            yield tx
+            tx.flush_head()
 
     @contextmanager
     def read(self) -> Iterator[Tx]:

@@ -106,6 +106,8 @@ def transaction_from_dict(data: dict, where: str = "transaction") -> Transaction
         if len(value) > 200:
             raise InputError(f"{where}.{name}", "is longer than 200 characters")
         text[name] = value.strip()
+    if not text["id"]:
+        raise InputError(f"{where}.id", "is required")
     if text["kind"] not in KINDS:
         raise InputError(f"{where}.kind", f"unknown kind {text['kind']!r}; one of {', '.join(sorted(KINDS))}")
     return Transaction(
@@ -119,7 +121,11 @@ def transaction_from_dict(data: dict, where: str = "transaction") -> Transaction
 def read_csv(stream: IO[str]) -> Iterator[Transaction]:
     """Stream rows of a CSV with a header naming the transaction fields; empty cells are blank."""
     reader = csv.DictReader(stream)
-    for number, row in enumerate(reader, start=2):
+    if reader.fieldnames and reader.fieldnames[0].startswith("\ufeff"):  # Excel's "CSV UTF-8"
+        reader.fieldnames = [reader.fieldnames[0][1:], *reader.fieldnames[1:]]
+    for row in reader:
+        # The line the record starts on: blank lines are skipped and a quoted cell may span lines.
+        number = reader.line_num - sum(v.count("\n") for v in row.values() if isinstance(v, str))
         if None in row:
             raise InputError(f"line {number}", "has more cells than the header")
         yield transaction_from_dict({k: v for k, v in row.items() if v not in (None, "")}, f"line {number}")
@@ -127,8 +133,9 @@ def read_csv(stream: IO[str]) -> Iterator[Transaction]:
 
 def read_json(stream: IO[str]) -> Iterator[Transaction]:
     """JSON Lines (one object a line, streamed) or one JSON array / {"transactions": [...]}."""
-    first = stream.read(1)
-    while first and first.isspace():
+    first, newlines = stream.read(1), 0
+    while first and (first.isspace() or first == "\ufeff"):
+        newlines += first == "\n"
         first = stream.read(1)
     if first == "[" or first == "{":
         rest = stream.read()
@@ -136,9 +143,12 @@ def read_json(stream: IO[str]) -> Iterator[Transaction]:
             doc = json.loads(first + rest, parse_float=Decimal)
         except json.JSONDecodeError as exc:
             if first == "{" and "\n{" in rest:
-                yield from _json_lines(io.StringIO(first + rest))
+                yield from _json_lines(io.StringIO("\n" * newlines + first + rest))
                 return
             raise InputError("input", f"not valid JSON: {exc}") from None
+        if isinstance(doc, dict) and "transactions" not in doc:  # JSON Lines of one line
+            yield transaction_from_dict(doc, f"line {newlines + 1}")
+            return
         items = doc.get("transactions") if isinstance(doc, dict) else doc
         if not isinstance(items, list):
             raise InputError("transactions", "must be a list")

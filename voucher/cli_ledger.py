@@ -1,0 +1,260 @@
+"""`voucher ledger …` and `voucher audit verify`: the administrators' commands over the ledger.
+
+Each command opens the ledger at --db (or $VOUCHER_DATABASE_URL, else sqlite:///voucher.db),
+takes one step as --actor, and prints the result as JSON: what an administrator pastes
+into a ticket is what the API would have returned.
+"""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from datetime import date
+
+import click
+
+from voucher.cli import emit_json, read_json_file, table_or_fail
+from voucher.enterprise import Enterprise
+from voucher.errors import VoucherError
+from voucher.ledger import Ledger
+
+
+def _ledger(ctx: click.Context) -> Ledger:
+    from voucher.store import open_store
+
+    obj = ctx.find_root().obj
+    if "ledger" not in obj:
+        try:
+            obj["ledger"] = Ledger(open_store(obj.get("db")), table_or_fail(obj.get("policy_dir")))
+        except VoucherError as exc:
+            raise click.ClickException(str(exc)) from None
+        ctx.call_on_close(obj["ledger"].close)
+    return obj["ledger"]
+
+
+def _run(ctx: click.Context, step, *args, **kwargs) -> None:
+    """Run one ledger step; a refusal is printed with its reason and exits 1, having written nothing."""
+    try:
+        emit_json(step(*args, **kwargs))
+    except VoucherError as exc:
+        click.echo(f"refused: {exc.message}", err=True)
+        ctx.exit(1)
+
+
+def _actor(ctx: click.Context) -> str:
+    return ctx.find_root().obj.get("actor") or f"admin:{getpass.getuser()}"
+
+
+def _day(value) -> date | None:
+    return value.date() if value else None
+
+
+DATE = click.DateTime(["%Y-%m-%d"])
+
+
+def register(main: click.Group) -> None:
+    main.params.append(click.Option(["--db"], envvar="VOUCHER_DATABASE_URL",
+                                    help="Ledger database URL (default sqlite:///voucher.db)."))
+    main.params.append(click.Option(["--actor"], envvar="VOUCHER_ACTOR",
+                                    help="Who takes the step (default admin:$USER)."))
+    original = main.callback
+
+    @click.pass_context
+    def callback(ctx, db=None, actor=None, **kwargs):
+        ctx.invoke(original, **kwargs)
+        ctx.obj.update({"db": db, "actor": actor})
+
+    main.callback = callback
+    main.add_command(ledger)
+    main.add_command(audit)
+
+
+@click.group()
+def ledger() -> None:
+    """Issue, redeem, settle, expire and report on vouchers."""
+
+
+@ledger.command("register")
+@click.option("--profile", required=True, type=click.Path(exists=True, dir_okay=False))
+@click.pass_context
+def register_cmd(ctx, profile):
+    """Record an enterprise's profile (JSON) in the ledger."""
+    try:
+        enterprise = Enterprise.from_dict(read_json_file(profile, "--profile"))
+    except VoucherError as exc:
+        raise click.ClickException(str(exc)) from None
+    _run(ctx, _ledger(ctx).register_enterprise, enterprise, actor=_actor(ctx))
+
+
+@ledger.command("onboard")
+@click.argument("party_id")
+@click.option("--kind", type=click.Choice(["provider", "platform"]), required=True)
+@click.option("--name", default="")
+@click.pass_context
+def onboard_cmd(ctx, party_id, kind, name):
+    """Admit a provider (服务商) or a platform."""
+    _run(ctx, _ledger(ctx).onboard_party, party_id, kind, name, actor=_actor(ctx))
+
+
+@ledger.command("exit")
+@click.argument("party_id")
+@click.option("--reason", required=True)
+@click.option("--forced", is_flag=True, help="强制退出 rather than a voluntary exit.")
+@click.pass_context
+def exit_cmd(ctx, party_id, reason, forced):
+    """A provider leaves; it takes no new redemptions."""
+    _run(ctx, _ledger(ctx).exit_party, party_id, reason=reason, forced=forced, actor=_actor(ctx))
+
+
+@ledger.command("apply")
+@click.option("--enterprise", required=True, help="Unified social credit code.")
+@click.option("--policy", "policy_id", required=True)
+@click.option("--transaction", "tx_path", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="The business (JSON object).")
+@click.option("--key", help="Idempotency key.")
+@click.pass_context
+def apply_cmd(ctx, enterprise, policy_id, tx_path, key):
+    """申领: apply for a policy's grant for one business."""
+    _run(ctx, _ledger(ctx).apply, enterprise, policy_id, read_json_file(tx_path, "--transaction"),
+         actor=_actor(ctx), key=key)
+
+
+@ledger.command("approve")
+@click.argument("application")
+@click.option("--key", help="Idempotency key.")
+@click.pass_context
+def approve_cmd(ctx, application, key):
+    """Approve an application and issue its voucher (the amount the caps leave)."""
+    _run(ctx, _ledger(ctx).approve, application, actor=_actor(ctx), key=key)
+
+
+@ledger.command("reject")
+@click.argument("application")
+@click.option("--reason", required=True)
+@click.pass_context
+def reject_cmd(ctx, application, reason):
+    _run(ctx, _ledger(ctx).reject, application, reason=reason, actor=_actor(ctx))
+
+
+@ledger.command("issue")
+@click.option("--enterprise", required=True)
+@click.option("--transaction", "tx_path", required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--platform", required=True, help="The onboarded platform that carried the business.")
+@click.pass_context
+def issue_cmd(ctx, enterprise, tx_path, platform):
+    """Post a platform's business and issue every voucher the policies grant for it."""
+    _run(ctx, _ledger(ctx).post_transaction, enterprise, read_json_file(tx_path, "--transaction"),
+         platform=platform, actor=_actor(ctx))
+
+
+@ledger.command("redeem")
+@click.argument("voucher_id")
+@click.option("--enterprise", required=True, help="The holder.")
+@click.option("--amount", required=True)
+@click.option("--party", required=True, help="Provider or platform paid with the voucher.")
+@click.option("--invoice", required=True)
+@click.pass_context
+def redeem_cmd(ctx, voucher_id, enterprise, amount, party, invoice):
+    _run(ctx, _ledger(ctx).redeem, voucher_id, enterprise=enterprise, amount=amount, party=party,
+         invoice=invoice, actor=_actor(ctx))
+
+
+@ledger.command("settle")
+@click.argument("redemption_id")
+@click.option("--step", type=click.Choice(["request", "approve", "pay"]), required=True)
+@click.option("--party", help="The provider, for --step request.")
+@click.pass_context
+def settle_cmd(ctx, redemption_id, step, party):
+    """Settlement: the provider requests, one administrator approves, another pays."""
+    book = _ledger(ctx)
+    if step == "request":
+        if not party:
+            raise click.UsageError("--step request needs --party")
+        _run(ctx, book.request_settlement, redemption_id, party=party, actor=_actor(ctx))
+    elif step == "approve":
+        _run(ctx, book.approve_settlement, redemption_id, actor=_actor(ctx))
+    else:
+        _run(ctx, book.pay, redemption_id, actor=_actor(ctx))
+
+
+@ledger.command("expire")
+@click.option("--on", "on_date", type=DATE, help="Sweep as of this date (default today, China time).")
+@click.pass_context
+def expire_cmd(ctx, on_date):
+    """Expire every voucher past its last valid day; unused value returns to the budget."""
+    _run(ctx, _ledger(ctx).expire, _day(on_date), actor=_actor(ctx))
+
+
+@ledger.command("void")
+@click.argument("voucher_id")
+@click.option("--reason", required=True)
+@click.pass_context
+def void_cmd(ctx, voucher_id, reason):
+    _run(ctx, _ledger(ctx).void, voucher_id, reason=reason, actor=_actor(ctx))
+
+
+@ledger.command("blacklist")
+@click.argument("subject")
+@click.option("--reason", required=True)
+@click.pass_context
+def blacklist_cmd(ctx, subject, reason):
+    """列入黑名单: an enterprise (credit code) or a party id."""
+    _run(ctx, _ledger(ctx).blacklist, subject, reason=reason, actor=_actor(ctx))
+
+
+@ledger.command("balances")
+@click.option("--enterprise")
+@click.option("--policy", "policy_id")
+@click.option("--year", type=int)
+@click.option("--on", "on_date", type=DATE, help="Balances at the end of this day.")
+@click.pass_context
+def balances_cmd(ctx, enterprise, policy_id, year, on_date):
+    _run(ctx, _ledger(ctx).balances, enterprise=enterprise, policy_id=policy_id, year=year, on=_day(on_date))
+
+
+@ledger.command("history")
+@click.option("--enterprise")
+@click.option("--policy", "policy_id")
+@click.option("--year", type=int)
+@click.option("--voucher", "voucher_id")
+@click.option("--after", type=int, default=0, help="Cursor: the last entry id already seen.")
+@click.option("--limit", type=int, default=100)
+@click.pass_context
+def history_cmd(ctx, enterprise, policy_id, year, voucher_id, after, limit):
+    filters = {k: v for k, v in (("enterprise", enterprise), ("policy_id", policy_id), ("year", year),
+                                 ("voucher_id", voucher_id)) if v is not None}
+    _run(ctx, _ledger(ctx).entries, after=after, limit=limit, **filters)
+
+
+@ledger.command("report")
+@click.argument("policy_id")
+@click.argument("year", type=int)
+@click.pass_context
+def report_cmd(ctx, policy_id, year):
+    """A policy's year: granted, redeemed, paid, expired, voided, clawed back, pool left."""
+    _run(ctx, _ledger(ctx).yearly_report, policy_id, year)
+
+
+@ledger.command("export")
+@click.option("--out", type=click.File("w", encoding="utf-8"), default="-", help="CSV file (default stdout).")
+@click.pass_context
+def export_cmd(ctx, out):
+    """The whole ledger as CSV, one row per posting."""
+    rows = _ledger(ctx).export_csv(out)
+    if out is not sys.stdout:
+        click.echo(f"{rows} rows", err=True)
+
+
+@click.group()
+def audit() -> None:
+    """Check the ledger's integrity."""
+
+
+@audit.command("verify")
+@click.pass_context
+def verify_cmd(ctx):
+    """Recompute the hash chain and every entry's balance; exit 1 at the first entry that does not match."""
+    result = _ledger(ctx).verify()
+    emit_json(result)
+    if not result["ok"]:
+        ctx.exit(1)
