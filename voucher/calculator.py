@@ -18,6 +18,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import NamedTuple
 
 from dateutil.relativedelta import relativedelta
 
@@ -27,6 +28,10 @@ from voucher.money import ZERO, to_fen
 from voucher.policy import DRAFT, Policy, PolicyTable
 from voucher.results import CAP_NAMES, CapStep, Estimate, Grant, PolicyResult, Refusal
 from voucher.transactions import Transaction
+
+COUNT_CAPS = (("awards_per_year", "awards a year for all claimants"),
+              ("claims_per_entity", "claims per enterprise"),
+              ("years_per_entity", "years of support per enterprise"))
 
 Parameters = dict[str, dict[str, Decimal]]
 """Values an administrator sets where the source gives none: {policy id: {"rate"|"amount": value}}."""
@@ -71,6 +76,21 @@ def _describe(cond, actual: object) -> str:
     return f"{cond.field} {cond.op} {cond.value!r} failed (is {shown!r}): {cond.clause}"
 
 
+class _Rule(NamedTuple):
+    """A policy with what the hot path needs precomputed: a million lookups a second add up."""
+
+    policy: Policy
+    result: PolicyResult
+    blocked: Refusal | None  # an enterprise condition failed: every business is refused alike
+    start: date
+    end: date
+    roles: frozenset[str]
+    conditions: tuple  # (attribute, op, value, Condition) on the transaction
+    money_caps: tuple  # (level, limit) for each money cap the clause names
+    count_caps: tuple  # (level, limit, what) for each count cap
+    per_year: bool
+
+
 class Calculation:
     """One estimate in progress. `feed` each transaction, then `finish`."""
 
@@ -84,12 +104,21 @@ class Calculation:
         self.years: dict[tuple[str, int], _Year] = {}
         self.unmatched: dict[str, int] = {}
         self.count = 0
-        # Enterprise conditions do not change during an estimate: test them once.
-        self.blocked: dict[str, Refusal | None] = {}
-        for p in table:
-            self.blocked[p.id] = self._enterprise_refusal(p, include_drafts)
-        self._tx_conditions = {p.id: tuple(c for c in p.eligibility if c.field.startswith("transaction."))
-                               for p in table}
+        # Quota only grows during a calculation, so a (policy, year) whose enterprise or pool
+        # quota ran out stays out: remember the refusal instead of pricing every later business.
+        self.exhausted: dict[tuple[str, int], Refusal] = {}
+        self.rules = {p.id: self._rule(p, include_drafts) for p in table}
+        self.by_kind = {kind: tuple(self.rules[p.id] for p in policies) for kind, policies in table.by_kind.items()}
+
+    def _rule(self, p: Policy, include_drafts: bool) -> _Rule:
+        caps = p.caps
+        return _Rule(
+            p, self.results[p.id], self._enterprise_refusal(p, include_drafts),
+            p.valid_from or date.min, p.valid_until or date.max, p.roles,
+            tuple((c.field[12:], c.op, c.value, c) for c in p.eligibility if c.field.startswith("transaction.")),
+            tuple((level, getattr(caps, level)) for level in CAP_NAMES if getattr(caps, level) is not None),
+            tuple((level, getattr(caps, level), what) for level, what in COUNT_CAPS if getattr(caps, level) is not None),
+            p.formula.aggregate == "year")
 
     def _enterprise_refusal(self, p: Policy, include_drafts: bool) -> Refusal | None:
         if p.status == DRAFT and not include_drafts:
@@ -102,19 +131,20 @@ class Calculation:
                     return Refusal("eligibility", _describe(cond, actual), "")
         return None
 
-    def _refusal(self, p: Policy, tx: Transaction) -> Refusal | None:
-        blocked = self.blocked[p.id]
-        if blocked:
-            return blocked._replace(business=tx.id)
-        if not p.in_window(tx.date):
+    def _refusal(self, r: _Rule, tx: Transaction) -> Refusal | None:
+        if r.blocked:
+            return r.blocked
+        p = r.policy
+        if not r.start <= tx.date <= r.end:
             return Refusal("window", lambda: f"{tx.date} is outside the policy window {p.window_text()}", tx.id)
-        if tx.role not in p.roles:
-            return Refusal("role", lambda: f"role {tx.role!r} may not claim (allowed: {', '.join(sorted(p.roles))})", tx.id)
-        for cond in self._tx_conditions[p.id]:
-            actual = getattr(tx, cond.field[12:], None)
-            if not _test(cond.op, actual, cond.value):
+        if tx.role not in r.roles:
+            return Refusal("role", lambda: f"role {tx.role!r} may not claim (allowed: {', '.join(sorted(p.roles))})",
+                           tx.id)
+        for attr, op, value, cond in r.conditions:
+            actual = getattr(tx, attr)
+            if not _test(op, actual, value):
                 return Refusal("eligibility", lambda: _describe(cond, actual), tx.id)
-        claimed = self.state.businesses.get(tx.id)
+        claimed = self.state.businesses.get(tx.id) if self.state.businesses else None
         if claimed and (claimed[1] == p.stacking.group or
                         (p.voucher.exclusive_group and claimed[2] == p.voucher.exclusive_group)):
             return Refusal("claimed", lambda: f"business {tx.id} was already claimed under {claimed[0]} "
@@ -129,7 +159,7 @@ class Calculation:
         """(raw, rate, before caps, detail, once keys) for one business, or why there is none."""
         f = p.formula
         if f.kind == "rate":
-            rate = self._value(p, "rate")
+            rate = f.rate if f.rate is not None else self._value(p, "rate")
             if rate is None:
                 return Refusal("unset", "the source gives no rate; an administrator must set it "
                                f"(parameter {p.id}.rate)", tx.id)
@@ -157,103 +187,130 @@ class Calculation:
         detail = "milestones " + ", ".join(f"{m.key} (> {m.over:,.0f}: {m.award:,.0f})" for m in passed)
         return total, None, total, detail, tuple(m.key for m in passed)
 
-    def _caps(self, p: Policy, year: int, amount: Decimal) -> tuple[Decimal, tuple[CapStep, ...], Refusal | None]:
+    def _used(self, level: str, policy_id: str, year: int) -> Decimal:
+        s = self.state
+        if level == "per_entity_year":
+            return s.granted_year[(policy_id, year)]
+        if level == "per_entity_total":
+            return s.granted_total[policy_id]
+        if level == "pool_year":
+            return s.pool_used[(policy_id, year)]
+        return ZERO  # per_item: nothing used before
+
+    def _caps(self, r: _Rule, year: int, amount: Decimal) -> tuple[Decimal, tuple[CapStep, ...], Refusal | None]:
         """Apply each cap the clause names: the item, then the enterprise, then shared pools."""
-        caps, s, steps = p.caps, self.state, []
+        pid, s = r.policy.id, self.state
         if amount <= 0:  # a zero base or rate: nothing to grant, and no quota or claim to spend on it
             return ZERO, (), Refusal("zero", f"nothing to grant: the amount before caps is {amount:,.2f}", "")
-        for level in ("per_item", "per_entity_year", "per_entity_total", "pool_year"):
-            limit = getattr(caps, level)
-            if limit is None:
-                continue
-            if level == "per_item":
-                used = ZERO
-            elif level == "per_entity_year":
-                used = s.granted_year[(p.id, year)]
-            elif level == "per_entity_total":
-                used = s.granted_total[p.id]
-            else:
-                used = s.pool_used[(p.id, year)]
-            removed = amount - (limit - used) if amount > limit - used else ZERO
-            if removed > amount:
-                removed = amount
+        for level, limit, what in r.count_caps:
+            used = (s.pool_awards[(pid, year)] if level == "awards_per_year" else
+                    s.claims[pid] if level == "claims_per_entity" else len(s.years[pid] - {year}))
+            if used >= limit:
+                step = CapStep(level, Decimal(limit), Decimal(used), amount)
+                refusal = self.exhausted[(pid, year)] = Refusal("cap", f"at most {limit} {what}; {used} used", "")
+                return ZERO, (step,), refusal
+        steps = []
+        for level, limit in r.money_caps:
+            used = self._used(level, pid, year)
+            room = limit - used
+            removed = ZERO if amount <= room else (amount if room <= 0 else amount - room)
             steps.append(CapStep(level, limit, used, removed))
             amount -= removed
-        for level, what in (("awards_per_year", "awards a year for all claimants"),
-                            ("claims_per_entity", "claims per enterprise"),
-                            ("years_per_entity", "years of support per enterprise")):
-            limit = getattr(caps, level)
-            if limit is None:
-                continue
-            used = (s.pool_awards[(p.id, year)] if level == "awards_per_year" else
-                    s.claims[p.id] if level == "claims_per_entity" else len(s.years[p.id] - {year}))
-            if used >= limit:
-                steps.append(CapStep(level, Decimal(limit), Decimal(used), amount))
-                return ZERO, tuple(steps), Refusal("cap", lambda: f"at most {limit} {what}; {used} used", "")
         if amount <= 0 and steps:
             step = next(st for st in reversed(steps) if st.removed > 0)  # the cap that left nothing
-            return ZERO, tuple(steps), Refusal("cap", lambda: f"{CAP_NAMES[step.level]} {step.limit:,.2f} reached "
-                                               f"({step.used:,.2f} used): nothing left", "")
+            refusal = Refusal("cap", f"{CAP_NAMES[step.level]} {step.limit:,.2f} reached ({step.used:,.2f} used): "
+                              "nothing left", "")
+            if step.level != "per_item" and step.used >= step.limit:
+                self.exhausted[(pid, year)] = refusal
+            return ZERO, tuple(steps), refusal
         return amount, tuple(steps), None
 
     def feed(self, tx: Transaction) -> list[Grant]:
         """Decide one business; returns the grants made for it now (per-item policies)."""
         self.count += 1
-        candidates = self.table.by_kind.get(tx.kind)
-        if not candidates:
+        rules = self.by_kind.get(tx.kind)
+        if rules is None:
             self.unmatched[tx.kind] = self.unmatched.get(tx.kind, 0) + 1
             return []
         offers: dict[str, list] = {}
-        for p in candidates:
-            refusal = self._refusal(p, tx)
+        for r in rules:
+            refusal = self._refusal(r, tx)
             if refusal is None:
-                offer = self._offer(p, tx)
-                if isinstance(offer, Refusal):
-                    refusal = offer
-                else:
-                    offers.setdefault(p.stacking.group, []).append(offer)
+                offer = self._offer(r, tx)
+                if offer.__class__ is not Refusal:
+                    group = offers.get(r.policy.stacking.group)
+                    if group is None:
+                        offers[r.policy.stacking.group] = [offer]
+                    else:
+                        group.append(offer)
                     continue
-            self.results[p.id].refuse(refusal)
+                refusal = offer
+            r.result.refuse(refusal)
         grants = []
         for group in offers.values():
-            group.sort(key=lambda o: (-o[0], o[1].id))
-            (value, winner, grant), losers = group[0], group[1:]
-            for _, loser, _ in losers:
-                self.results[loser.id].refuse(Refusal(
-                    "set_aside", lambda: f"business {tx.id} is granted under {winner.id} ({value:,.2f}), the higher "
-                    f"({loser.stacking.clause or 'one scheme per business'})", tx.id))
-            set_aside = tuple((lp.id, lv) for lv, lp, _ in losers)
-            if grant is None:  # a per-year policy won: the business joins its year's base
-                self.years[(winner.id, tx.year)].kept += tx.amount
+            if len(group) > 1:
+                grants += self._stack(group, tx)
                 continue
-            grant = grant._replace(set_aside=set_aside)
-            self._commit(grant, tx.id)
-            grants.append(grant)
+            _, rule, grant = group[0]
+            if grant is None:  # a per-year policy: the business joins its year's base
+                self.years[(rule.policy.id, tx.year)].kept += tx.amount
+            else:
+                self._commit(grant, tx.id)
+                grants.append(grant)
         return grants
 
-    def _offer(self, p: Policy, tx: Transaction):
-        """(value, policy, grant or None) for stacking, or a Refusal."""
-        if p.formula.aggregate == "year":
-            year = self.years.get((p.id, tx.year))
+    def _stack(self, group: list, tx: Transaction) -> list[Grant]:
+        """Several schemes of one stacking group for one business: grant the highest, set the others aside."""
+        valued = [(value if value is not None else self._year_offer(rule, tx), rule, grant)
+                  for value, rule, grant in group]
+        valued.sort(key=lambda o: (-o[0], o[1].policy.id))
+        (value, winner, grant), losers = valued[0], valued[1:]
+        for _, loser, _ in losers:
+            loser.result.refuse(Refusal(
+                "set_aside", lambda: f"business {tx.id} is granted under {winner.policy.id} ({value:,.2f}), the "
+                f"higher ({loser.policy.stacking.clause or 'one scheme per business'})", tx.id))
+        if grant is None:
+            self.years[(winner.policy.id, tx.year)].kept += tx.amount
+            return []
+        grant = grant._replace(set_aside=tuple((lr.policy.id, lv) for lv, lr, _ in losers))
+        self._commit(grant, tx.id)
+        return [grant]
+
+    def _year_offer(self, r: _Rule, tx: Transaction) -> Decimal:
+        """What a per-year policy offers one business when stacking: rate × amount (caps come at year end)."""
+        rate = self._value(r.policy, "rate")
+        return to_fen(tx.amount * rate, r.policy.formula.rounding) if rate is not None else ZERO
+
+    def _offer(self, r: _Rule, tx: Transaction):
+        """(value, rule, grant) for stacking — value and grant None for a per-year policy — or a Refusal."""
+        p = r.policy
+        if r.per_year:
+            key = (p.id, tx.year)
+            year = self.years.get(key)
             if year is None:
-                year = self.years[(p.id, tx.year)] = _Year(ZERO, ZERO, tx.date)
+                year = self.years[key] = _Year(ZERO, ZERO, tx.date)
             year.eligible += tx.amount
             year.count += 1
-            year.last_day = max(year.last_day, tx.date)
-            rate = self._value(p, "rate")
-            return (to_fen(tx.amount * rate, p.formula.rounding) if rate is not None else ZERO), p, None
+            if tx.date > year.last_day:
+                year.last_day = tx.date
+            return None, r, None
+        if self.exhausted:
+            spent = self.exhausted.get((p.id, tx.year))
+            if spent:
+                return Refusal(spent.code, spent.reason, tx.id)
         if p.threshold and not p.threshold.passes(tx.amount):
-            return Refusal("threshold", lambda: f"{tx.amount:,.2f} does not pass the threshold {p.threshold.describe()}"
-                           f" ({'inclusive' if p.threshold.inclusive else 'strict'}: {p.threshold.clause})", tx.id)
+            return Refusal("threshold", lambda: f"{tx.amount:,.2f} does not pass the threshold "
+                           f"{p.threshold.describe()} ({'inclusive' if p.threshold.inclusive else 'strict'}: "
+                           f"{p.threshold.clause})", tx.id)
         priced = self._price(p, tx)
-        if isinstance(priced, Refusal):
+        if priced.__class__ is Refusal:
             return priced
         raw, rate, before, detail, once = priced
-        amount, steps, refusal = self._caps(p, tx.year, before)
+        amount, steps, refusal = self._caps(r, tx.year, before)
         if refusal:
-            return refusal._replace(business=tx.id)
+            return Refusal(refusal.code, refusal.reason, tx.id)
         expires = expiry_date(tx.date, p.voucher.validity_months) if p.voucher.validity_months else None
-        return amount, p, Grant(p, tx.id, tx.year, tx.date, tx.amount, rate, raw, before, steps, amount,
+        return amount, r, Grant(p, tx.id, tx.year, tx.date, tx.amount, rate, raw, before, steps, amount,
                                 tx.amount if p.threshold else None, (), expires, detail, once)
 
     def _commit(self, grant: Grant, business: str) -> None:
@@ -268,10 +325,11 @@ class Calculation:
         """Decide every per-year policy, earliest year first; returns those grants."""
         grants = []
         for (policy_id, year), acc in sorted(self.years.items(), key=lambda item: (item[0][1], item[0][0])):
-            p = self.table.by_id[policy_id]
+            r = self.rules[policy_id]
+            p = r.policy
             business = f"{p.id}/{year}"
             if p.threshold and not p.threshold.passes(acc.eligible):
-                self.results[p.id].refuse(Refusal(
+                r.result.refuse(Refusal(
                     "threshold", f"{year}: annual total {acc.eligible:,.2f} does not pass the threshold "
                     f"{p.threshold.describe()} ({'inclusive' if p.threshold.inclusive else 'strict'}: "
                     f"{p.threshold.clause})", business))
@@ -280,14 +338,14 @@ class Calculation:
                 continue  # every business of the year went to a higher scheme; refusals say so
             rate = self._value(p, "rate")
             if rate is None:
-                self.results[p.id].refuse(Refusal("unset", "the source gives no rate; an administrator must "
-                                                  f"set it (parameter {p.id}.rate)", business))
+                r.result.refuse(Refusal("unset", "the source gives no rate; an administrator must "
+                                        f"set it (parameter {p.id}.rate)", business))
                 continue
             raw = acc.kept * rate
             before = to_fen(raw, p.formula.rounding)
-            amount, steps, refusal = self._caps(p, year, before)
+            amount, steps, refusal = self._caps(r, year, before)
             if refusal:
-                self.results[p.id].refuse(refusal._replace(business=business, reason=f"{year}: {refusal.text}"))
+                r.result.refuse(Refusal(refusal.code, f"{year}: {refusal.text}", business))
                 continue
             grant = Grant(p, business, year, acc.last_day, acc.kept, rate, raw, before, steps, amount,
                           acc.eligible if p.threshold else None, (), None,
