@@ -8,7 +8,7 @@ per-year policy (Guiyang's annual purchases) only sums as it goes and decides at
 Stacking (不重复支持，就高不就低 / 从优、就高、不重复): when a business qualifies under several
 policies of one stacking group, each offers what it would grant now, after its caps; the
 highest is granted and the others are set aside with the reason. A per-year policy
-offers rate × amount, since its threshold and caps are only known at the year's end.
+offers what it would pay given the year so far: nothing before its threshold is passed.
 Ties go to the policy whose id sorts first, so the result never depends on file order.
 """
 
@@ -277,9 +277,29 @@ class Calculation:
         return [grant]
 
     def _year_offer(self, r: _Rule, tx: Transaction) -> Decimal:
-        """What a per-year policy offers one business when stacking: rate × amount (caps come at year end)."""
-        rate = self._value(r.policy, "rate")
-        return to_fen(tx.amount * rate, r.policy.formula.rounding) if rate is not None else ZERO
+        """What a per-year policy would pay for this business, given the year so far.
+
+        Nothing while the year's eligible total has not passed the threshold (the year may
+        never pass it); after that rate × amount, within the quota its caps leave once the
+        year's businesses already kept are counted.
+        """
+        p, s = r.policy, self.state
+        acc = self.years[(p.id, tx.year)]
+        rate = self._value(p, "rate")
+        if rate is None or (p.threshold and not p.threshold.passes(acc.eligible)) or (p.id, tx.year) in self.exhausted:
+            return ZERO
+        for level, limit, _ in r.count_caps:
+            used = (s.pool_awards[(p.id, tx.year)] if level == "awards_per_year" else
+                    s.claims[p.id] if level == "claims_per_entity" else len(s.years[p.id] - {tx.year}))
+            if used >= limit:
+                return ZERO
+        offer = to_fen(tx.amount * rate, p.formula.rounding)
+        for level, limit in r.money_caps:
+            years = [acc] if level != "per_entity_total" else [a for (pid, _), a in self.years.items() if pid == p.id]
+            accrued = sum((a.kept for a in years), ZERO) * rate
+            room = limit - self._used(level, p.id, tx.year) - accrued
+            offer = min(offer, max(to_fen(room, p.formula.rounding), ZERO))
+        return offer
 
     def _offer(self, r: _Rule, tx: Transaction):
         """(value, rule, grant) for stacking — value and grant None for a per-year policy — or a Refusal."""
