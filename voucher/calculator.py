@@ -144,10 +144,9 @@ class Calculation:
             actual = getattr(tx, attr)
             if not _test(op, actual, value):
                 return Refusal("eligibility", lambda: _describe(cond, actual), tx.id)
-        claimed = self.state.businesses.get(tx.id) if self.state.businesses else None
-        if claimed and (claimed[1] == p.stacking.group or
-                        (p.voucher.exclusive_group and claimed[2] == p.voucher.exclusive_group)):
-            return Refusal("claimed", lambda: f"business {tx.id} was already claimed under {claimed[0]} "
+        claimed = self.state.businesses and self.state.claimed_by(tx.id, p.stacking.group, p.voucher.exclusive_group)
+        if claimed:
+            return Refusal("claimed", lambda: f"business {tx.id} was already claimed under {claimed} "
                            f"(one claim per business: {p.stacking.clause or p.voucher.clause})", tx.id)
         return None
 
@@ -289,8 +288,12 @@ class Calculation:
         if rate is None or (p.threshold and not p.threshold.passes(acc.eligible)) or (p.id, tx.year) in self.exhausted:
             return ZERO
         for level, limit, _ in r.count_caps:
-            used = (s.pool_awards[(p.id, tx.year)] if level == "awards_per_year" else
-                    s.claims[p.id] if level == "claims_per_entity" else len(s.years[p.id] - {tx.year}))
+            if level == "years_per_entity":  # years of this run that will be supported count too
+                coming = {y for (pid, y), a in self.years.items()
+                          if pid == p.id and a.kept > 0 and (not p.threshold or p.threshold.passes(a.eligible))}
+                used = len((s.years[p.id] | coming) - {tx.year})
+            else:
+                used = s.pool_awards[(p.id, tx.year)] if level == "awards_per_year" else s.claims[p.id]
             if used >= limit:
                 return ZERO
         offer = to_fen(tx.amount * rate, p.formula.rounding)

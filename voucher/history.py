@@ -24,7 +24,8 @@ class History:
         years: policy id → the years this enterprise was supported.
         pool_used: (policy id, year) → amount granted to all claimants (a shared budget).
         pool_awards: (policy id, year) → number of awards to all claimants.
-        businesses: business id → (policy id, stacking group, exclusive group) it was claimed under.
+        businesses: business id → every (policy id, stacking group, exclusive group) it was claimed
+            under: one contract may be claimed once per group (Hubei's three parties).
         once_keys: (policy id, key) already paid once: a milestone or a first recognition.
     """
 
@@ -46,8 +47,15 @@ class History:
         self.years[policy_id].add(year)
         self.pool_used[(policy_id, year)] += amount
         self.pool_awards[(policy_id, year)] += 1
-        self.businesses[business] = (policy_id, group, exclusive)
+        self.businesses.setdefault(business, []).append((policy_id, group, exclusive))
         self.once_keys.update((policy_id, key) for key in once)
+
+    def claimed_by(self, business: str, group: str, exclusive: str | None) -> str | None:
+        """The policy that already holds `business` in this stacking group or exclusive group, if any."""
+        for policy_id, their_group, their_exclusive in self.businesses.get(business, ()):
+            if their_group == group or (exclusive and their_exclusive == exclusive):
+                return policy_id
+        return None
 
     def copy(self) -> History:
         new = History()
@@ -56,7 +64,7 @@ class History:
         new.claims.update(self.claims)
         new.pool_awards.update(self.pool_awards)
         new.years.update({k: set(v) for k, v in self.years.items()})
-        new.businesses.update(self.businesses)
+        new.businesses.update({k: list(v) for k, v in self.businesses.items()})
         new.once_keys.update(self.once_keys)
         return new
 

@@ -1,0 +1,350 @@
+"""Transaction readers: CSV, JSON and JSON Lines, each bad value named by line (or index) and field."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+
+import pytest
+
+from voucher.errors import InputError
+from voucher.transactions import (
+    CHINA_TZ, FIELDS, KINDS, Transaction, parse_china_date, read_transactions, transaction_from_dict,
+)
+
+D = Decimal
+HEADER = "id,date,kind,amount,role,province,city,platform,category,counterparty"
+KIND_LIST = ", ".join(sorted(KINDS))
+KNOWN_FIELDS = "id, date, kind, amount, role, province, city, platform, category, counterparty"
+
+GY = Transaction("GY-1", date(2026, 1, 5), "data_purchase", D("6000000.00"), "demand", "贵州省", "贵阳市",
+                 "贵阳大数据交易所", "", "某数据公司")
+GZ = Transaction("GZ-2", date(2026, 2, 1), "compute_purchase", D("100.00"), "demand", "贵州省")
+HB = Transaction("HB-3", date(2026, 4, 1), "technology_contract", D("12.50"), "buyer", "湖北省", "武汉市")
+
+
+def read(text: str, fmt: str) -> list[Transaction]:
+    return list(read_transactions(io.StringIO(text, newline=""), fmt))
+
+
+def refused(text: str, fmt: str) -> InputError:
+    with pytest.raises(InputError) as info:
+        read(text, fmt)
+    return info.value
+
+
+GOOD_CSV = f"""{HEADER}
+GY-1,2026-01-05,data_purchase,6000000.00,demand,贵州省,贵阳市,贵阳大数据交易所,,某数据公司
+GZ-2,2026-02-01,compute_purchase,100,,贵州省,,,,
+HB-3,2026-03-31T20:00:00Z,technology_contract,12.5,buyer,湖北省,武汉市,,,
+"""
+
+GOOD_ITEMS = [
+    {"id": "GY-1", "date": "2026-01-05", "kind": "data_purchase", "amount": "6000000.00", "role": "demand",
+     "province": "贵州省", "city": "贵阳市", "platform": "贵阳大数据交易所", "counterparty": "某数据公司"},
+    {"id": "GZ-2", "date": "2026-02-01", "kind": "compute_purchase", "amount": 100, "province": "贵州省",
+     "role": None},
+    {"id": "HB-3", "date": "2026-03-31T20:00:00Z", "kind": "technology_contract", "amount": 12.5, "role": "buyer",
+     "province": "湖北省", "city": "武汉市"},
+]
+GOOD_JSONL = "\n".join(json.dumps(item, ensure_ascii=False) for item in GOOD_ITEMS) + "\n"
+
+
+# --- good input -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("text", "fmt"), [
+    (GOOD_CSV, "csv"),
+    (GOOD_CSV.replace("\n", "\r\n"), "csv"),
+    (json.dumps(GOOD_ITEMS, ensure_ascii=False), "json"),
+    (json.dumps({"transactions": GOOD_ITEMS}, ensure_ascii=False, indent=2), "json"),
+    ("\n  " + json.dumps(GOOD_ITEMS, indent=1), "json"),
+    (GOOD_JSONL, "jsonl"),
+    (GOOD_JSONL.replace("\n", "\r\n"), "jsonl"),
+    ("\n" + GOOD_JSONL.replace("\n", "\n\n"), "jsonl"),  # blank lines are skipped
+    (GOOD_JSONL, "json"),  # JSON Lines recognised when the format says json
+])
+def test_good_input(text, fmt):
+    assert read(text, fmt) == [GY, GZ, HB]
+
+
+def test_amounts_are_exact_decimals():
+    txs = read(GOOD_JSONL, "jsonl")
+    assert [t.amount for t in txs] == [D("6000000.00"), D("100.00"), D("12.50")]
+    assert all(type(t.amount) is Decimal and t.amount.as_tuple().exponent == -2 for t in txs)
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("0.1", "0.10"), ("0.29", "0.29"), ("1e2", "100.00"), ("123456789012.34", "123456789012.34"), ("0", "0.00"),
+    ("1.10", "1.10"), ("12345678901234.5", "12345678901234.50"),
+])
+def test_json_numbers_are_read_without_floats(raw, expected):
+    # 0.29 or 123456789012.34 as a float would not be exact; the readers parse JSON numbers as Decimal.
+    text = '[{"id": "a", "date": "2026-01-01", "kind": "data_purchase", "amount": %s}]' % raw
+    assert str(read(text, "json")[0].amount) == expected
+    assert str(read(text[1:-1] + "\n", "jsonl")[0].amount) == expected
+
+
+def test_csv_columns_in_any_order_and_only_the_required_ones():
+    text = "amount,kind,id,date\n 7.5 ,compute_purchase, X-9 ,2026-06-30\n"
+    assert read(text, "csv") == [Transaction("X-9", date(2026, 6, 30), "compute_purchase", D("7.50"))]
+
+
+def test_csv_text_is_stripped_and_quoted_commas_kept():
+    text = f'{HEADER}\n" A-1 ",2026-01-01,data_purchase,"1000",demand," 贵州省 ",,"平台, 一期",,\n'
+    tx = read(text, "csv")[0]
+    assert (tx.id, tx.province, tx.platform) == ("A-1", "贵州省", "平台, 一期")
+
+
+def test_csv_with_a_byte_order_mark():
+    # Excel and WPS save "CSV UTF-8" with a BOM before the header.
+    assert read("\ufeff" + GOOD_CSV, "csv") == [GY, GZ, HB]
+
+
+def test_json_with_a_byte_order_mark():
+    assert read("\ufeff" + json.dumps(GOOD_ITEMS), "json") == [GY, GZ, HB]
+
+
+def test_a_single_json_lines_record_read_as_json():
+    assert read(json.dumps(GOOD_ITEMS[0], ensure_ascii=False) + "\n", "json") == [GY]
+
+
+@pytest.mark.parametrize(("text", "fmt"), [("", "csv"), (HEADER + "\n", "csv"), ("", "json"), ("  \n", "json"),
+                                           ("[]", "json"), ('{"transactions": []}', "json"), ("", "jsonl"),
+                                           ("\n\n", "jsonl")])
+def test_empty_input(text, fmt):
+    assert read(text, fmt) == []
+
+
+def test_to_dict_round_trip():
+    for tx in (GY, GZ, HB):
+        data = tx.to_dict()
+        assert data["amount"] == f"{tx.amount:.2f}" and data["date"] == tx.date.isoformat()
+        assert list(data) == list(FIELDS)
+        assert transaction_from_dict(data) == tx
+    assert Transaction("a", date(2026, 12, 31), "bid_won", D("1.00")).year == 2026
+
+
+# --- readers are lazy: rows before a bad one are yielded first ---------------------------------------
+
+@pytest.mark.parametrize(("text", "fmt", "field"), [
+    (GOOD_CSV + "Z-4,2026-01-01,data_purchase,abc\n", "csv", "line 5.amount"),
+    (GOOD_JSONL + '{"id": "Z-4", "date": "2026-01-01", "kind": "data_purchase", "amount": "abc"}\n', "jsonl",
+     "line 4.amount"),
+])
+def test_readers_stream(text, fmt, field):
+    rows = read_transactions(io.StringIO(text), fmt)
+    assert [next(rows) for _ in range(3)] == [GY, GZ, HB]
+    with pytest.raises(InputError) as info:
+        next(rows)
+    assert info.value.field == field
+
+
+# --- bad values, named by line and field -------------------------------------------------------------
+
+@pytest.mark.parametrize(("amount", "problem"), [
+    ("abc", "'abc' is not a decimal number (write it like 1234.56)"),
+    ('"12,000"', "'12,000' is not a decimal number (write it like 1234.56)"),
+    ("1.234", "'1.234' has more than 2 decimal places"),
+    ("-5", "'-5' is negative; an amount must be zero or more"),
+    ("NaN", "'NaN' is not a decimal number (write it like 1234.56)"),
+    ("1e999", "'1e999' is too large (at most 10^15)"),
+    ("10000000000000001", "'10000000000000001' is too large (at most 10^15)"),
+    ("", "is required"),
+    ("  ", "'  ' is not a decimal number (write it like 1234.56)"),
+])
+def test_bad_amount_on_csv_line_3(amount, problem):
+    text = f"id,date,kind,amount\nA-1,2026-01-01,data_purchase,10\nA-2,2026-01-02,data_purchase,{amount}\n"
+    err = refused(text, "csv")
+    assert err.field == "line 3.amount"
+    assert err.problem == problem
+    assert err.message == f"line 3.amount: {problem}"
+
+
+@pytest.mark.parametrize(("amount", "problem"), [
+    ('"abc"', "'abc' is not a decimal number (write it like 1234.56)"),
+    ("1.234", "Decimal('1.234') has more than 2 decimal places"),
+    ("-5", "-5 is negative; an amount must be zero or more"),
+    ("true", "must be a decimal string, not a bool (True)"),
+    ("NaN", "must be a decimal string, not a float (nan)"),
+    ("Infinity", "must be a decimal string, not a float (inf)"),
+    ("1e999", "Decimal('1E+999') is too large (at most 10^15)"),
+    ("null", "is required"),
+    ('""', "is required"),
+    ("[1]", "must be a decimal string, not list"),
+    ('{"yuan": 1}', "must be a decimal string, not dict"),
+])
+@pytest.mark.parametrize(("fmt", "field"), [("json", "transactions[1].amount"), ("jsonl", "line 2.amount")])
+def test_bad_amount_in_json(amount, problem, fmt, field):
+    items = ['{"id": "A-1", "date": "2026-01-01", "kind": "data_purchase", "amount": 10}',
+             '{"id": "A-2", "date": "2026-01-02", "kind": "data_purchase", "amount": %s}' % amount]
+    text = "[" + ",\n".join(items) + "]" if fmt == "json" else "\n".join(items) + "\n"
+    err = refused(text, fmt)
+    assert (err.field, err.problem) == (field, problem)
+
+
+@pytest.mark.parametrize("kind", ["data-purchase", "Data_Purchase", "compute", "subsidy"])
+def test_unknown_kind_lists_the_kinds(kind):
+    err = refused(f"id,date,kind,amount\nA-1,2026-01-01,{kind},10\n", "csv")
+    assert err.field == "line 2.kind"
+    assert err.problem == f"unknown kind {kind!r}; one of {KIND_LIST}"
+    err = refused(json.dumps([{"id": "A-1", "date": "2026-01-01", "kind": kind, "amount": "1"}]), "json")
+    assert (err.field, err.problem) == ("transactions[0].kind", f"unknown kind {kind!r}; one of {KIND_LIST}")
+
+
+def test_kind_list_is_complete():
+    assert KIND_LIST == ("annual_revenue, bid_won, compute_purchase, concept_verification_centre, "
+                         "data_asset_booking_service, data_purchase, demo_project, honour, major_project, model_rd, "
+                         "model_training, park_evaluation, platform_service, recognition, technology_contract")
+
+
+@pytest.mark.parametrize(("text", "field", "problem"), [
+    (f"{HEADER}\nA-1,2026-01-01,data_purchase,10,demand,贵州省,,,,\n"
+     "A-2,2026-01-01,data_purchase,10,demand,贵州省,,,,,extra\n",
+     "line 3", "has more cells than the header"),
+    ("id,date,kind,amount\nA-1,2026-01-01,data_purchase,10,5\n", "line 2", "has more cells than the header"),
+    ("id,date,kind,amount\nA-1,2026-01-01,data_purchase,10,\n", "line 2", "has more cells than the header"),
+    ("id,date,kind,amount\nA-1,2026-01-01,data_purchase\n", "line 2.amount", "is required"),
+    ("id,date,kind,amount,colour\nA-1,2026-01-01,data_purchase,10,red\n", "line 2.colour",
+     f"unknown field; known fields: {KNOWN_FIELDS}"),
+    ("id,date,kind,amount,Amount\nA-1,2026-01-01,data_purchase,10,1\n", "line 2.Amount",
+     f"unknown field; known fields: {KNOWN_FIELDS}"),
+    ("id,date,kind\nA-1,2026-01-01,data_purchase\n", "line 2.amount", "is required"),
+    ("date,kind,amount\n2026-01-01,data_purchase,1\n", "line 2.id", "is required"),
+    ("id,date,kind,amount\n   ,2026-01-01,data_purchase,1\n", "line 2.id", "is required"),
+    ("id,date,kind,amount\nA-1,,data_purchase,1\n", "line 2.date", "is required"),
+    ("id,date,kind,amount\nA-1,2026-01-01,,1\n", "line 2.kind", "is required"),
+    ("id,date,kind,amount\nA-1,2026-02-30,data_purchase,1\n", "line 2.date",
+     "'2026-02-30' is not a date (YYYY-MM-DD) or an ISO timestamp"),
+    ("id,date,kind,amount\nA-1,31/03/2026,data_purchase,1\n", "line 2.date",
+     "'31/03/2026' is not a date (YYYY-MM-DD) or an ISO timestamp"),
+    (f"id,date,kind,amount,counterparty\nA-1,2026-01-01,data_purchase,1,{'x' * 201}\n", "line 2.counterparty",
+     "is longer than 200 characters"),
+])
+def test_bad_csv_rows(text, field, problem):
+    err = refused(text, "csv")
+    assert (err.field, err.problem) == (field, problem)
+
+
+@pytest.mark.parametrize(("text", "field"), [
+    # A blank line is skipped by the CSV reader but still counts: the bad row is on line 4.
+    ("id,date,kind,amount\nA-1,2026-01-01,data_purchase,1\n\nA-2,2026-01-01,data_purchase,x\n", "line 4.amount"),
+    ("id,date,kind,amount\n\n\nA-1,2026-01-01,data_purchase,x\n", "line 4.amount"),
+    # A quoted cell that spans two lines: the next record starts on line 4.
+    ('id,date,kind,amount,counterparty\nA-1,2026-01-01,data_purchase,1,"某公司\n二部"\nA-2,2026-01-01,data_purchase,x,\n',
+     "line 4.amount"),
+    # The record itself spans lines 2-3: named by the line it starts on.
+    ('id,date,kind,amount,counterparty\nA-1,2026-01-01,data_purchase,x,"某公司\n二部"\n', "line 2.amount"),
+])
+def test_csv_line_numbers_are_lines_of_the_file(text, field):
+    assert refused(text, "csv").field == field
+
+
+@pytest.mark.parametrize(("text", "fmt", "field", "problem"), [
+    ('[{"id": "a", "date": "2026-01-01", "kind": "data_purchase", "amount": "1"}, 5]', "json", "transactions[1]",
+     "must be an object"),
+    ('{"transactions": 5}', "json", "transactions", "must be a list"),
+    ('{"transactions": {"id": "a"}}', "json", "transactions", "must be a list"),
+    ("5", "json", "input", "JSON input must start with [ or {"),
+    ('"a"', "json", "input", "JSON input must start with [ or {"),
+    ('[{"id": "a", "date": "2026-01-01", "kind": "data_purchase", "amount": 1}, {"id": 7, "date": "2026-01-01", '
+     '"kind": "data_purchase", "amount": 1}]', "json", "transactions[1].id", "must be a string"),
+    ('[{"id": "a", "date": 20260101, "kind": "data_purchase", "amount": 1}]', "json", "transactions[0].date",
+     "must be a date string YYYY-MM-DD"),
+    ('[{"id": "a", "date": "2026-01-01", "kind": "data_purchase", "amount": 1, "rate": 0.03}]', "json",
+     "transactions[0].rate", f"unknown field; known fields: {KNOWN_FIELDS}"),
+    ('[{"id": "a", "date": "2026-01-01", "kind": "data_purchase", "amount": 1, "role": ["demand"]}]', "json",
+     "transactions[0].role", "must be a string"),
+    ('{"id": "a", "date": "2026-01-01", "kind": "data_purchase", "amount": 1}\n[1]\n', "jsonl", "line 2",
+     "must be an object"),
+    ('{"id": "a", "date": "2026-01-01", "kind": "data_purchase", "amount": 1}\n{"id": "b", "date": "2026-01-01", '
+     '"kind": "bid", "amount": 1}\n', "jsonl", "line 2.kind", f"unknown kind 'bid'; one of {KIND_LIST}"),
+    ('\n\n{"id": "a", "date": "2026-01-01", "kind": "data_purchase", "amount": "1"}\n{"id": "b", "date": '
+     '"2026-01-01", "kind": "data_purchase", "amount": "x"}\n', "json", "line 4.amount",
+     "'x' is not a decimal number (write it like 1234.56)"),
+    ('{"id": "a", "date": "2026-01-01", "kind": "data_purchase", "amount": "x"}\n', "json", "line 1.amount",
+     "'x' is not a decimal number (write it like 1234.56)"),
+])
+def test_bad_json(text, fmt, field, problem):
+    err = refused(text, fmt)
+    assert (err.field, err.problem) == (field, problem)
+
+
+@pytest.mark.parametrize(("text", "fmt", "field", "start"), [
+    ('[{"id": "a"', "json", "input", "not valid JSON: "),
+    ("{not json}", "json", "input", "not valid JSON: "),
+    ('{"id": "a", "date": "2026-01-01", "kind": "data_purchase", "amount": 1}\n{broken\n', "jsonl", "line 2",
+     "not valid JSON: "),
+    ('{"id": "a", "date": "2026-01-01", "kind": "data_purchase", "amount": 1}\n{broken\n', "json", "line 2",
+     "not valid JSON: "),
+])
+def test_invalid_json(text, fmt, field, start):
+    err = refused(text, fmt)
+    assert err.field == field
+    assert err.problem.startswith(start)
+
+
+# --- dates: China's calendar day ---------------------------------------------------------------------
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("2026-03-31T20:00:00Z", date(2026, 4, 1)),
+    ("2026-03-31T20:00:00+00:00", date(2026, 4, 1)),
+    ("2026-03-31 20:00:00Z", date(2026, 4, 1)),
+    ("2026-03-31T15:59:59Z", date(2026, 3, 31)),
+    ("2026-03-31T16:00:00Z", date(2026, 4, 1)),
+    ("2026-03-31T23:59:59+08:00", date(2026, 3, 31)),
+    ("2026-04-01T00:00:00+08:00", date(2026, 4, 1)),
+    ("2026-04-01T00:30:00+09:00", date(2026, 3, 31)),
+    ("2026-04-01T01:00:00+09:00", date(2026, 4, 1)),
+    ("2026-12-31T17:00:00-08:00", date(2027, 1, 1)),  # the year changes: it counts for 2027
+    ("2026-01-01T07:59:59+00:00", date(2026, 1, 1)),
+    ("2025-12-31T23:00:00+00:00", date(2026, 1, 1)),
+    ("2026-03-31T20:00:00", date(2026, 3, 31)),  # naive: already China time
+    ("2026-03-31T20:00:00.123456Z", date(2026, 4, 1)),
+    ("2026-03-31", date(2026, 3, 31)),
+    (" 2026-03-31 ", date(2026, 3, 31)),
+    ("2024-02-29", date(2024, 2, 29)),
+    (date(2026, 3, 31), date(2026, 3, 31)),
+    (datetime(2026, 3, 31, 20, tzinfo=timezone.utc), date(2026, 4, 1)),
+    (datetime(2026, 3, 31, 20), date(2026, 3, 31)),
+    (datetime(2026, 3, 31, 20, tzinfo=CHINA_TZ), date(2026, 3, 31)),
+    (datetime(2026, 3, 31, 12, tzinfo=timezone(timedelta(hours=-12))), date(2026, 4, 1)),
+])
+def test_parse_china_date(value, expected):
+    assert parse_china_date(value, "date") == expected
+
+
+@pytest.mark.parametrize(("value", "problem"), [
+    ("2026-02-30", "'2026-02-30' is not a date (YYYY-MM-DD) or an ISO timestamp"),
+    ("2025-02-29", "'2025-02-29' is not a date (YYYY-MM-DD) or an ISO timestamp"),
+    ("2026/03/31", "'2026/03/31' is not a date (YYYY-MM-DD) or an ISO timestamp"),
+    ("yesterday", "'yesterday' is not a date (YYYY-MM-DD) or an ISO timestamp"),
+    ("2026-03-31T25:00:00Z", "'2026-03-31T25:00:00Z' is not a date (YYYY-MM-DD) or an ISO timestamp"),
+    ("", "'' is not a date (YYYY-MM-DD) or an ISO timestamp"),
+    (20260331, "must be a date string YYYY-MM-DD"),
+    (None, "must be a date string YYYY-MM-DD"),
+])
+def test_parse_china_date_refuses(value, problem):
+    with pytest.raises(InputError) as info:
+        parse_china_date(value, "line 9.date")
+    assert (info.value.field, info.value.problem) == ("line 9.date", problem)
+
+
+def test_timestamps_in_each_format_land_on_the_china_day():
+    csv_text = "id,date,kind,amount\nA,2026-03-31T20:00:00Z,data_purchase,1\nB,2026-12-31T17:00:00-08:00,bid_won,2\n"
+    items = [{"id": "A", "date": "2026-03-31T20:00:00Z", "kind": "data_purchase", "amount": "1"},
+             {"id": "B", "date": "2026-12-31T17:00:00-08:00", "kind": "bid_won", "amount": "2"}]
+    for text, fmt in ((csv_text, "csv"), (json.dumps(items), "json"),
+                      ("\n".join(map(json.dumps, items)) + "\n", "jsonl")):
+        txs = read(text, fmt)
+        assert [(t.id, t.date, t.year) for t in txs] == [("A", date(2026, 4, 1), 2026), ("B", date(2027, 1, 1), 2027)]
+
+
+def test_transaction_from_dict_names_its_place():
+    with pytest.raises(InputError) as info:
+        transaction_from_dict({"id": "a", "date": "2026-01-01", "kind": "data_purchase", "amount": "x"})
+    assert info.value.field == "transaction.amount"
+    with pytest.raises(InputError) as info:
+        transaction_from_dict([], "transactions[4]")
+    assert (info.value.field, info.value.problem) == ("transactions[4]", "must be an object")
