@@ -167,12 +167,17 @@ class Journal:
                 problem = "hash does not match the entry's content: it was altered"
             elif sum(a for _, a in postings) != 0:
                 problem = "postings do not sum to zero"
-            if problem:
-                return {"ok": False, "entries": len(entries), "first_bad_entry": entry["id"], "problem": problem}
+            if problem:  # a missing entry is reported by its own id, the first that is not there
+                return {"ok": False, "entries": len(entries), "problem": problem,
+                        "first_bad_entry": number if entry["id"] != number else entry["id"]}
             prev = entry["hash"]
-        if entries and (head["last_id"] != entries[-1]["id"] or head["last_hash"] != prev):
-            return {"ok": False, "entries": len(entries), "first_bad_entry": head["last_id"],
-                    "problem": "the head does not point at the last entry: entries were removed"}
+        last = entries[-1]["id"] if entries else 0
+        if head["last_id"] != last or head["last_hash"] != prev:  # checked on an emptied ledger too
+            removed = head["last_id"] > last
+            return {"ok": False, "entries": len(entries),
+                    "first_bad_entry": min(last, head["last_id"]) + 1 if head["last_id"] != last else last,
+                    "problem": "the head does not point at the last entry: "
+                               + ("entries were removed" if removed else "the head or the last entry was altered")}
         orphans = set(legs) - {e["id"] for e in entries}
         if orphans:
             return {"ok": False, "entries": len(entries), "first_bad_entry": min(orphans),

@@ -121,37 +121,43 @@ class Lifecycle:
 
     # --- quota the ledger already holds ---------------------------------------------------
 
-    def history(self, tx: Tx, code: str, policies: list[Policy], business: str | None = None) -> History:
-        """What counts against each cap now: net grants (issued less returned) from the budget postings."""
+    def history(self, tx: Tx, code: str, policies: list[Policy], business: str | None = None,
+                year: int | None = None) -> History:
+        """What counts against each cap now: net grants (issued less returned) read from the budget postings.
+
+        Reads only what the business's caps look at: this enterprise's grants, and all
+        claimants' grants and award counts in `year` (the shared pools).
+        """
         h = History()
         for p in policies:
-            for row in tx.rows("SELECT year, enterprise, -SUM(amount) AS used FROM postings WHERE kind = 'budget' "
-                               "AND policy_id = ? GROUP BY year, enterprise", (p.id,)):
+            for row in tx.rows("SELECT year, -SUM(amount) AS used FROM postings WHERE kind = 'budget' "
+                               "AND policy_id = ? AND enterprise = ? GROUP BY year", (p.id, code)):
                 used = from_fen(row["used"])
-                h.pool_used[(p.id, row["year"])] += used
-                if row["enterprise"] == code:
-                    h.granted_year[(p.id, row["year"])] += used
-                    h.granted_total[p.id] += used
-            for row in tx.rows("SELECT year, enterprise, once_keys FROM vouchers WHERE policy_id = ? "
-                               "AND status <> 'voided'", (p.id,)):
-                h.pool_awards[(p.id, row["year"])] += 1
-                if row["enterprise"] == code:
-                    h.claims[p.id] += 1
-                    h.years[p.id].add(row["year"])
-                    h.once_keys.update((p.id, k) for k in json.loads(row["once_keys"] or "[]"))
+                h.granted_year[(p.id, row["year"])] += used
+                h.granted_total[p.id] += used
+            for row in tx.rows("SELECT year, once_keys FROM vouchers WHERE policy_id = ? AND enterprise = ? "
+                               "AND status <> 'voided'", (p.id, code)):
+                h.claims[p.id] += 1
+                h.years[p.id].add(row["year"])
+                h.once_keys.update((p.id, k) for k in json.loads(row["once_keys"] or "[]"))
+            if year is not None:
+                used = tx.value("SELECT -COALESCE(SUM(amount), 0) FROM postings WHERE kind = 'budget' "
+                                "AND policy_id = ? AND year = ?", (p.id, year))
+                h.pool_used[(p.id, year)] = from_fen(used)
+                h.pool_awards[(p.id, year)] = tx.value("SELECT COUNT(*) FROM vouchers WHERE policy_id = ? "
+                                                       "AND year = ? AND status <> 'voided'", (p.id, year))
         if business:
-            for row in tx.rows("SELECT scope, policy_id FROM claims WHERE business = ?", (business,)):
-                group = row["scope"][6:] if row["scope"].startswith("group:") else None
-                exclusive = row["scope"][5:] if row["scope"].startswith("excl:") else None
-                old = h.businesses.get(business, (row["policy_id"], None, None))
-                h.businesses[business] = (row["policy_id"], group or old[1], exclusive or old[2])
+            for row in tx.rows("SELECT scope, policy_id FROM claims WHERE business = ? ORDER BY scope", (business,)):
+                kind, _, name = row["scope"].partition(":")
+                h.businesses.setdefault(business, []).append(
+                    (row["policy_id"], name if kind == "group" else None, name if kind == "excl" else None))
         return h
 
     def _grant(self, tx: Tx, enterprise: Enterprise, policy: Policy, t: Transaction,
                parameters: dict | None) -> Grant:
         """Run the calculator for one business under one policy against the ledger's quota, or refuse."""
         calc = Calculation(PolicyTable([policy]), enterprise, include_drafts=False, parameters=parameters,
-                           history=self.history(tx, enterprise.credit_code, [policy], t.id))
+                           history=self.history(tx, enterprise.credit_code, [policy], t.id, t.year))
         grants = calc.feed(t) + calc.finish()
         if grants and grants[0].amount > 0:
             return grants[0]
@@ -231,7 +237,7 @@ class Lifecycle:
             enterprise = self._enterprise(tx, code)
             policies = [p for p in self.table.by_kind.get(t.kind, ()) if p.voucher.issues_voucher]
             calc = Calculation(PolicyTable(policies), enterprise, parameters=parameters,
-                               history=self.history(tx, enterprise.credit_code, policies, t.id))
+                               history=self.history(tx, enterprise.credit_code, policies, t.id, t.year))
             grants = [g for g in calc.feed(t) if g.amount > 0]
             self.append(tx, "transaction.post", actor=actor, enterprise=enterprise.credit_code, year=t.year,
                         ref=t.id, memo=t.to_dict())
@@ -285,9 +291,16 @@ class Lifecycle:
     # --- the ends: expire, void ------------------------------------------------------------
 
     def expire(self, on: date | None = None, *, actor: str = "system:expiry-sweep") -> dict:
-        """逾期作废: every voucher whose last valid day is before `on` returns its unspent value to the budget."""
+        """逾期作废: every voucher whose last valid day is before `on` returns its unspent value to the budget.
+
+        The sweep also lapses every checkout hold past its time, so held value a platform
+        never committed returns to its voucher without waiting for the voucher's next use.
+        """
         on = on or self.today()
         with self.store.write() as tx:
+            for row in tx.rows("SELECT DISTINCT voucher_id FROM holds WHERE status = 'held' AND expires_at < ? "
+                               "ORDER BY voucher_id", (self.now().isoformat(),)):
+                self.lapse_holds(tx, row["voucher_id"])
             due = tx.rows("SELECT id FROM vouchers WHERE status IN ('issued', 'redeemed') AND expires_on IS NOT NULL "
                           "AND expires_on < ? ORDER BY id", (on.isoformat(),))
             expired, returned = [], Decimal("0.00")

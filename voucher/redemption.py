@@ -57,6 +57,9 @@ class Redemptions:
         def work(tx: Tx) -> dict:
             h = self._open_hold(tx, hold_id, platform)
             v = self._voucher_row(tx, h["voucher_id"])
+            self._enterprise(tx, v["enterprise"])  # a blacklisted holder no longer redeems
+            if v["expires_on"] and self.today() > date.fromisoformat(v["expires_on"]):
+                raise Conflict(f"voucher {v['id']} expired after {v['expires_on']} (逾期作废)", field="voucher")
             self._check_invoice(tx, invoice)
             tx.run("UPDATE holds SET status = 'committed' WHERE id = ?", (hold_id,))
             return self._redeem(tx, v, from_fen(h["amount"]), platform, invoice, actor, source="hold", hold_id=hold_id)
@@ -214,8 +217,16 @@ class Redemptions:
             if r["status"] not in ("redeemed", "proof_uploaded", "confirmed"):
                 raise Conflict(f"redemption {r['id']} is {r['status']}; too late to reverse", field="entry_id")
             legs = tx.rows("SELECT kind, account, party, amount FROM postings WHERE entry_id = ? ORDER BY n", (entry_id,))
-            postings = tuple(Posting("voucher" if leg["kind"] == "hold" else leg["kind"], leg["account"].split(":", 1)[1],
-                                     -from_fen(leg["amount"]), party=leg["party"] or "") for leg in legs)
+            # The value goes back where it came from: the voucher, or, once the voucher is closed (its
+            # unspent value already returned by expiry or voiding), the budget, so none is stranded.
+            closed = v["status"] in ("expired", "voided")
+
+            def undo(leg: dict) -> Posting:
+                kind, account = leg["kind"], leg["account"].split(":", 1)[1]
+                if kind in ("voucher", "hold"):
+                    kind, account = ("budget", f"{v['policy_id']}:{v['year']}") if closed else ("voucher", account)
+                return Posting(kind, account, -from_fen(leg["amount"]), party=leg["party"] or "")
+            postings = tuple(undo(leg) for leg in legs)
             entry = self.append(tx, "reverse", actor=actor, enterprise=v["enterprise"], policy_id=v["policy_id"],
                                 year=v["year"], voucher_id=v["id"], ref=r["id"], reverses=entry_id,
                                 memo={"reason": reason}, postings=postings)

@@ -110,7 +110,7 @@ class Reports:
             return from_fen(sign * sums.get((event, kind), 0))
 
         granted = total("issue", "voucher")
-        returned = sum((total(e, "budget") for e in ("expire", "void", "clawback")), from_fen(0))
+        returned = sum((total(e, "budget") for e in ("expire", "void", "clawback", "reverse")), from_fen(0))
         net = granted - returned
         report = {"policy_id": policy_id, "year": year, "vouchers": vouchers, "enterprises": enterprises,
                   "granted": plain(granted),

@@ -32,7 +32,8 @@ TABLES: dict[str, tuple[dict[str, str], tuple[str, ...], list[tuple[str, ...]], 
                 [("enterprise",), ("voucher_id",), ("policy_id", "year")]),
     "postings": ({"entry_id": "int", "n": "int", "account": "text", "kind": "text", "enterprise": "text",
                   "policy_id": "text", "year": "int", "party": "text", "amount": "int", "day": "text"},
-                 ("entry_id", "n"), [], [("kind", "policy_id", "year", "enterprise"), ("account",)]),
+                 ("entry_id", "n"), [], [("kind", "policy_id", "year", "enterprise"),
+                                         ("kind", "policy_id", "enterprise"), ("account",)]),
     "enterprises": ({"credit_code": "text", "profile": "text", "status": "text", "entry_id": "int"},
                     ("credit_code",), [], []),
     "parties": ({"id": "text", "kind": "text", "name": "text", "status": "text", "entry_id": "int"},
@@ -44,7 +45,7 @@ TABLES: dict[str, tuple[dict[str, str], tuple[str, ...], list[tuple[str, ...]], 
                   "kind": "text", "business": "text", "year": "int", "face": "int", "issued_on": "text",
                   "expires_on": "text", "status": "text", "platform": "text", "once_keys": "text",
                   "application_id": "text", "entry_id": "int"}, ("id",), [],
-                 [("enterprise",), ("policy_id", "year"), ("status", "expires_on")]),
+                 [("enterprise", "policy_id"), ("policy_id", "year"), ("status", "expires_on")]),
     "claims": ({"business": "text", "scope": "text", "voucher_id": "text", "policy_id": "text"},
                ("business", "scope"), [], []),
     "redemptions": ({"id": "text", "voucher_id": "text", "party": "text", "amount": "int", "invoice": "text",
@@ -141,7 +142,7 @@ class SQLiteStore:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=60)
         self.conn.row_factory = sqlite3.Row
-        self.conn.execute("PRAGMA journal_mode=WAL")
+        _wal(self.conn)
         # FULL: a commit is on disk before it is acknowledged, so an acknowledged posting
         # survives a crash of the process or of the machine.
         self.conn.execute("PRAGMA synchronous=FULL")
@@ -178,6 +179,22 @@ class SQLiteStore:
         self.conn.close()
 
 
+def _wal(conn: sqlite3.Connection) -> None:
+    """Switch a file to WAL; when several processes open a new file at once, the switch may meet
+    another's lock without waiting on the busy timeout, so it is tried again for up to a minute."""
+    import time
+
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
 def _same(sql: str) -> str:
     return sql
 
@@ -204,7 +221,16 @@ def migrate_sqlite(db) -> None:
 
     for step in EXTRA_MIGRATIONS:
         migrations(name=step[0])(lambda db, sql=step[1]: [db.execute(s) for s in sql])
-    migrations.apply(db)
+    # One migrator at a time: processes opening a new file at once wait here on the write lock
+    # (sqlite-utils nests each migration in a savepoint), then find the schema already made.
+    db.conn.execute("BEGIN IMMEDIATE")
+    try:
+        migrations.apply(db)
+    except BaseException:
+        if db.conn.in_transaction:
+            db.conn.execute("ROLLBACK")
+        raise
+    db.conn.execute("COMMIT")
 
 
 EXTRA_MIGRATIONS: list[tuple[str, list[str]]] = []
