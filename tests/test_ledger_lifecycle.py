@@ -766,3 +766,53 @@ def test_fuzhou_draft_is_never_applied_by_the_ledger(ledger):
     refused(ledger, NotEligible, ledger.apply, code, "fuzhou-out-of-province-bid",
             {"id": "FZ-2", "date": "2026-03-01", "kind": "bid_won", "amount": "10000000"}, actor=code,
             why="draft")
+
+
+# --- values the source leaves to an administrator, issue-date expiry, per-year business keys ------------
+
+
+def test_an_administrator_sets_hangzhou_rate_once_and_every_grant_uses_it(ledger):
+    e = hangzhou_enterprise(11)
+    ledger.register_enterprise(e, actor=ADMIN)
+    code = e.credit_code
+    # The source gives no rate: without one the application is refused and names the parameter.
+    refused(ledger, NotEligible, ledger.apply, code, HZ, hz_compute("HZ-P1", "1000000"), actor=code,
+            why="unset", says="hangzhou-compute-voucher.rate")
+    # A rate the source fixes cannot be overridden by an administrator.
+    refused(ledger, InputError, ledger.set_parameter, GZ, "rate", "0.05", actor=ADMIN)
+    refused(ledger, InputError, ledger.set_parameter, HZ, "rate", "1.5", actor=ADMIN)
+    ledger.set_parameter(HZ, "rate", "0.25", actor=ADMIN)
+    entry = all_entries(ledger, event="parameter.set")[-1]
+    assert (entry["actor"], entry["policy_id"], entry["memo"]) == (ADMIN, HZ, {"name": "rate", "value": "0.25"})
+    # 1,000,000 × 0.25 = 250,000, with no parameter passed to apply or approve.
+    app = ledger.apply(code, HZ, hz_compute("HZ-P1", "1000000"), actor=code)
+    assert ledger.approve(app["id"], actor=ADMIN)["voucher"]["face"] == "250000.00"
+
+
+def test_guizhou_voucher_runs_six_months_from_the_day_of_issue(ledger, gz, clock):
+    # The contract is dated 31 August; the bureau issues on 15 September: 自发放之日起计算.
+    clock.set(datetime(2026, 9, 15, 10, 0, tzinfo=CHINA_TZ))
+    app = ledger.apply(gz, GZ, gz_contract("GZ-AUG", "1000000", day="2026-08-31"), actor=gz)
+    v = ledger.approve(app["id"], actor=ADMIN)["voucher"]
+    assert (v["issued_on"], v["expires_on"]) == ("2026-09-15", "2027-03-15")
+    # Issued on 31 October: valid through the last day of April (the month has no 31st).
+    clock.set(datetime(2026, 10, 31, 9, 0, tzinfo=CHINA_TZ))
+    out = ledger.post_transaction(gz, gz_contract("GZ-OCT", "1000000", day="2026-10-30"), platform=GZ_PLATFORM,
+                                  actor="platform:" + GZ_PLATFORM)
+    assert [(x["issued_on"], x["expires_on"]) for x in out["vouchers"]] == [("2026-10-31", "2027-04-30")]
+    assert ledger.expire(date(2027, 3, 15))["expired"] == []  # the last valid day is still valid
+    assert ledger.expire(date(2027, 4, 30))["expired"] == [v["id"]]
+    assert ledger.expire(date(2027, 5, 1))["expired"] == [out["vouchers"][0]["id"]]
+
+
+def test_two_enterprises_may_use_the_same_id_for_their_own_year(ledger):
+    # A year's purchases are the enterprise's own business: the same id elsewhere is no double claim.
+    first, second = guiyang_enterprise(21), guiyang_enterprise(22)
+    year = {"id": "2026", "date": "2026-12-31", "kind": "data_purchase", "amount": "6000000",
+            "platform": "贵阳大数据交易所", "city": "贵阳市"}
+    for e in (first, second):
+        ledger.register_enterprise(e, actor=ADMIN)
+        assert claim(ledger, e.credit_code, "guiyang-data-trading", year)["face"] == "6000.00"
+    # But one enterprise claims its year once.
+    refused(ledger, Conflict, ledger.apply, first.credit_code, "guiyang-data-trading", year,
+            actor=first.credit_code, why="claimed")

@@ -147,6 +147,16 @@ def issue_cmd(ctx, enterprise, tx_path, platform):
          platform=platform, actor=_actor(ctx))
 
 
+@ledger.command("set-parameter")
+@click.argument("policy_id")
+@click.argument("name", type=click.Choice(["rate", "amount"]))
+@click.argument("value")
+@click.pass_context
+def set_parameter_cmd(ctx, policy_id, name, value):
+    """Set a value the source leaves to an administrator (e.g. hangzhou-compute-voucher rate 0.2)."""
+    _run(ctx, _ledger(ctx).set_parameter, policy_id, name, value, actor=_actor(ctx))
+
+
 @ledger.command("redeem")
 @click.argument("voucher_id")
 @click.option("--enterprise", required=True, help="The holder.")

@@ -12,12 +12,12 @@ import json
 from datetime import date
 from decimal import Decimal
 
-from voucher.calculator import Calculation
+from voucher.calculator import Calculation, expiry_date
 from voucher.enterprise import Enterprise, validate_credit_code
 from voucher.errors import CapReached, Conflict, Forbidden, InputError, NotFound
 from voucher.history import History
 from voucher.journal import Posting
-from voucher.money import plain
+from voucher.money import parse_money, parse_rate, plain
 from voucher.policy import Policy, PolicyTable
 from voucher.results import Grant
 from voucher.store import Tx, from_fen, to_fen_int
@@ -147,16 +147,44 @@ class Lifecycle:
                 h.pool_awards[(p.id, year)] = tx.value("SELECT COUNT(*) FROM vouchers WHERE policy_id = ? "
                                                        "AND year = ? AND status <> 'voided'", (p.id, year))
         if business:
-            for row in tx.rows("SELECT scope, policy_id FROM claims WHERE business = ? ORDER BY scope", (business,)):
+            for row in tx.rows("SELECT scope, policy_id FROM claims WHERE business IN (?, ?) ORDER BY scope",
+                               (business, f"{code}:{business}")):
                 kind, _, name = row["scope"].partition(":")
                 h.businesses.setdefault(business, []).append(
                     (row["policy_id"], name if kind == "group" else None, name if kind == "excl" else None))
         return h
 
+    # --- values the sources leave to an administrator ----------------------------------------
+
+    def set_parameter(self, policy_id: str, name: str, value: object, *, actor: str, key: str | None = None) -> dict:
+        """Set a value the source does not give (Hangzhou's voucher rate); recorded, and used by every grant after."""
+        policy = self.table.get(policy_id)
+        if name not in ("rate", "amount") or getattr(policy.formula, f"{name}_set_by") != "administrator":
+            raise InputError("name", f"{policy_id} takes no {name!r} from an administrator: its source fixes it")
+        number = parse_rate(value, "value") if name == "rate" else parse_money(value, "value", positive=True)
+
+        def work(tx: Tx) -> dict:
+            entry = self.append(tx, "parameter.set", actor=actor, policy_id=policy_id,
+                                memo={"name": name, "value": str(number)})
+            tx.run("DELETE FROM parameters WHERE policy_id = ? AND name = ?", (policy_id, name))
+            tx.insert("parameters", {"policy_id": policy_id, "name": name, "value": str(number), "entry_id": entry})
+            return {"policy_id": policy_id, "name": name, "value": str(number), "entry_id": entry}
+        return self.idempotent(key, ["parameter", policy_id, name, str(number), actor], work)
+
+    def parameters(self, tx: Tx, override: dict | None = None) -> dict:
+        """The administrator-set values in force, with any given for one call laid over them."""
+        values: dict = {}
+        for row in tx.rows("SELECT policy_id, name, value FROM parameters"):
+            values.setdefault(row["policy_id"], {})[row["name"]] = Decimal(row["value"])
+        for policy_id, names in (override or {}).items():
+            values.setdefault(policy_id, {}).update(names)
+        return values
+
     def _grant(self, tx: Tx, enterprise: Enterprise, policy: Policy, t: Transaction,
                parameters: dict | None) -> Grant:
         """Run the calculator for one business under one policy against the ledger's quota, or refuse."""
-        calc = Calculation(PolicyTable([policy]), enterprise, include_drafts=False, parameters=parameters,
+        calc = Calculation(PolicyTable([policy]), enterprise, include_drafts=False,
+                           parameters=self.parameters(tx, parameters),
                            history=self.history(tx, enterprise.credit_code, [policy], t.id, t.year))
         grants = calc.feed(t) + calc.finish()
         if grants and grants[0].amount > 0:
@@ -236,7 +264,7 @@ class Lifecycle:
             self._party(tx, platform, onboarded=True)
             enterprise = self._enterprise(tx, code)
             policies = [p for p in self.table.by_kind.get(t.kind, ()) if p.voucher.issues_voucher]
-            calc = Calculation(PolicyTable(policies), enterprise, parameters=parameters,
+            calc = Calculation(PolicyTable(policies), enterprise, parameters=self.parameters(tx, parameters),
                                history=self.history(tx, enterprise.credit_code, policies, t.id, t.year))
             grants = [g for g in calc.feed(t) if g.amount > 0]
             self.append(tx, "transaction.post", actor=actor, enterprise=enterprise.credit_code, year=t.year,
@@ -257,16 +285,20 @@ class Lifecycle:
                             memo={"explanation": grant.explain(), "policy_version": p.version},
                             postings=(Posting("budget", f"{p.id}:{grant.year}", -amount),
                                       Posting("voucher", voucher_id, amount)))
+        # A contract is one business whoever claims it (同一业务只能一方申领); a year's purchases
+        # (a per-year policy) are the enterprise's own, so their key carries the enterprise.
+        business = f"{code}:{t.id}" if p.formula.aggregate == "year" else t.id
         for scope in [f"group:{p.stacking.group}"] + ([f"excl:{p.voucher.exclusive_group}"]
                                                        if p.voucher.exclusive_group else []):
-            if tx.one("SELECT voucher_id FROM claims WHERE business = ? AND scope = ?", (t.id, scope)):
+            if tx.one("SELECT voucher_id FROM claims WHERE business = ? AND scope = ?", (business, scope)):
                 raise Conflict(f"business {t.id} is already claimed ({scope})", field="transaction.id", reason="claimed")
-            tx.insert("claims", {"business": t.id, "scope": scope, "voucher_id": voucher_id, "policy_id": p.id})
-        expires = grant.expires_on
+            tx.insert("claims", {"business": business, "scope": scope, "voucher_id": voucher_id, "policy_id": p.id})
+        issued = self.today()  # 自发放之日起计算: the validity runs from the day the ledger issues it
+        expires = expiry_date(issued, p.voucher.validity_months) if p.voucher.validity_months else None
         tx.insert("vouchers", {
             "id": voucher_id, "enterprise": code, "policy_id": p.id, "policy_version": p.version,
             "kind": p.voucher.kind if p.voucher.issues_voucher else "award", "business": t.id, "year": grant.year,
-            "face": to_fen_int(amount), "issued_on": t.date.isoformat(),
+            "face": to_fen_int(amount), "issued_on": issued.isoformat(),
             "expires_on": expires.isoformat() if expires else None, "status": "issued", "platform": t.platform,
             "once_keys": json.dumps(list(grant.once)), "application_id": application, "entry_id": entry})
         voucher = self.voucher_view(tx, voucher_id)
