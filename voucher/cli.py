@@ -221,9 +221,10 @@ def print_estimate(result, details: bool) -> None:
 
 
 def _register_ledger_commands() -> None:
-    from voucher import cli_ledger  # imports this module: registered once `main` exists
+    from voucher import cli_ledger, keys  # they import this module: registered once `main` exists
 
     cli_ledger.register(main)
+    keys.register(main)
 
 
 _register_ledger_commands()

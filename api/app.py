@@ -1,0 +1,173 @@
+"""The app factory: configuration, one ledger per process, the OpenAPI document, error handlers.
+
+Configuration comes from the defaults below, then the environment (VOUCHER_*), then the
+`config` mapping given to `create_app`, later ones winning:
+
+  DATABASE_URL        VOUCHER_DATABASE_URL   sqlite:///voucher.db, or postgresql://...
+  POLICY_DIR          VOUCHER_POLICIES       the policy table (default: policies/ of the checkout)
+  MAX_CONTENT_LENGTH  VOUCHER_MAX_BODY       bytes; larger bodies get 413 (default 2 MiB)
+  CLOCK               (tests only)           a callable returning an aware datetime
+
+The ledger is opened on first use in each process, never at import: gunicorn forks
+its workers after loading the app, and a SQLite or PostgreSQL connection must not be
+shared across a fork. A worker that finds itself in a new process opens its own.
+"""
+
+from __future__ import annotations
+
+import http
+import os
+import threading
+from decimal import Decimal
+
+from flask import Flask, current_app
+from flask_smorest import Api
+from flask_smorest.utils import prepare_response
+from werkzeug.routing import BaseConverter
+
+from api import errors, fields
+from api.schemas.ledger import Problem
+from voucher.errors import InputError
+from voucher.ledger import Ledger, open_ledger
+from voucher.policy import load_policy_table
+
+DEFAULTS = {
+    "DATABASE_URL": None,
+    "POLICY_DIR": None,
+    "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+    "CLOCK": None,
+    "API_TITLE": "Voucher API",
+    "API_VERSION": "1",
+    "OPENAPI_VERSION": "3.0.3",
+    "OPENAPI_URL_PREFIX": "/",
+    "OPENAPI_JSON_PATH": "openapi.json",
+    "API_SPEC_OPTIONS": {
+        "info": {"description": "Subsidy and voucher calculator and ledger for China's data-economy incentive "
+                                "policies. Money is a decimal string in yuan. Errors are RFC 9457 "
+                                "application/problem+json. Browse at /docs."},
+        "security": [{"bearerAuth": []}],
+        "servers": [{"url": "/"}],
+    },
+}
+
+
+def from_env() -> dict:
+    env = os.environ
+    config: dict = {}
+    if env.get("VOUCHER_DATABASE_URL"):
+        config["DATABASE_URL"] = env["VOUCHER_DATABASE_URL"]
+    if env.get("VOUCHER_POLICIES"):
+        config["POLICY_DIR"] = env["VOUCHER_POLICIES"]
+    if env.get("VOUCHER_MAX_BODY"):
+        config["MAX_CONTENT_LENGTH"] = int(env["VOUCHER_MAX_BODY"])
+    return config
+
+
+class Services:
+    """The per-process ledger, opened lazily and reopened after a fork."""
+
+    def __init__(self, config) -> None:
+        self.config = config
+        self.table = load_policy_table(config["POLICY_DIR"])  # fail at start, not on the first request
+        self._ledger: Ledger | None = None
+        self._pid = 0
+        self._lock = threading.Lock()
+
+    def ledger(self) -> Ledger:
+        if self._ledger is None or self._pid != os.getpid():
+            with self._lock:
+                if self._ledger is None or self._pid != os.getpid():
+                    self._ledger = open_ledger(self.config["DATABASE_URL"], table=self.table,
+                                               clock=self.config["CLOCK"])
+                    self._pid = os.getpid()
+        return self._ledger
+
+    def close(self) -> None:
+        if self._ledger is not None and self._pid == os.getpid():
+            self._ledger.close()
+        self._ledger = None
+
+
+def ledger() -> Ledger:
+    """The ledger of this process (inside a request or app context)."""
+    return current_app.extensions["voucher"].ledger()
+
+
+def parameters(extra: dict | None = None) -> dict | None:
+    """The administrator-set values the ledger records, overlaid by a request's own (an estimate's what-if)."""
+    book = ledger()
+    with book.store.read() as tx:
+        return book.parameters(tx, extra) or None
+
+
+class IdConverter(BaseConverter):
+    """Path ids: no control characters (PostgreSQL cannot store NUL), at most 200 characters."""
+
+    regex = r"[^/\x00-\x1f\x7f]{1,200}"
+
+
+class VoucherApi(Api):
+    """flask-smorest's Api, with every error documented and rendered as problem+json."""
+
+    ERROR_SCHEMA = Problem
+
+    def _register_responses(self) -> None:
+        """As flask-smorest's, but every error response is the Problem schema as application/problem+json."""
+        for status in http.HTTPStatus:
+            response = {"description": status.phrase}
+            if status >= 400:
+                response["schema"] = self.ERROR_SCHEMA
+            prepare_response(response, self.spec, errors.PROBLEM_JSON)
+            self.spec.components.response(status.name, response, lazy=True)
+        response = {"description": "A problem (RFC 9457): 400, 401, 403, 404, 409, 413, 422 or 503, "
+                                   "with the field and the reason.", "schema": self.ERROR_SCHEMA}
+        prepare_response(response, self.spec, errors.PROBLEM_JSON)
+        self.spec.components.response("DEFAULT_ERROR", response, lazy=True)
+
+    def handle_http_exception(self, error):
+        return errors.handle_http_exception(error)
+
+
+def build_app(config: dict | None = None) -> Flask:
+    app = Flask("api")
+    app.config.from_mapping(DEFAULTS)
+    app.config.update(from_env())
+    app.config.update(config or {})
+    app.json.ensure_ascii = False  # Chinese names as UTF-8, not \u escapes
+    app.url_map.converters["id"] = IdConverter
+    app.url_map.strict_slashes = False
+    app.extensions["voucher"] = Services(app.config)
+
+    api = VoucherApi(app)
+    fields.register(api)
+    api.spec.components.security_scheme("bearerAuth", {
+        "type": "http", "scheme": "bearer",
+        "description": "An API key made with `voucher keys create ROLE SUBJECT`; also accepted as X-API-Key."})
+    api.register_converter(IdConverter, lambda c: {"type": "string", "minLength": 1, "maxLength": 200,
+                                                   "pattern": r"^[^/\x00-\x1f\x7f]+$"})
+    errors.register(app)
+
+    from api.views import (  # here, not at the top: the views import this module's ledger() and parameters()
+        applications,
+        estimates,
+        health,
+        ledger_views,
+        pages,
+        parties,
+        policies,
+        redemptions,
+        transactions,
+        vouchers,
+        webhooks,
+    )
+
+    for module in (health, policies, estimates, transactions, applications, vouchers, redemptions, ledger_views,
+                   parties, webhooks):
+        api.register_blueprint(module.blp)
+    app.register_blueprint(pages.blp)
+    return app
+
+
+def policy_table():
+    """The policy table this process loaded at start."""
+    return current_app.extensions["voucher"].table

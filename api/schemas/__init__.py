@@ -1,0 +1,1 @@
+"""marshmallow schemas: `requests` (bodies and query strings) and the responses in `policy` and `ledger`."""

@@ -1,0 +1,100 @@
+"""Estimates: what the policies would grant, computed by the same calculator the ledger issues with.
+
+The response is the calculator's own `Estimate.to_dict()`, sent without a second pass
+through marshmallow: for a typical request that pass cost as much as the estimate
+itself. `EstimateOut` still documents it, and tests/test_api_docs.py holds the two
+together (dumping through the schema must change nothing).
+
+A what-if names a `profile` (and, if it likes, a `history` of earlier grants): nothing is
+read or written. Naming a registered `enterprise` instead takes its profile and what the
+ledger has granted it (and, for shared pools, everyone) so caps count them; only the
+enterprise itself and administrators may ask that, since it reveals the ledger.
+"""
+
+from __future__ import annotations
+
+import json
+
+from flask import current_app, request
+
+from api.app import ledger, parameters, policy_table
+from api.auth import current_principal, own_enterprise, requires
+from api.idempotency import idempotent, key
+from api.schemas.policy import EstimateOut
+from api.schemas.requests import EstimateIn
+from api.views import Blueprint
+from voucher.calculator import Calculation, stream
+from voucher.enterprise import Enterprise
+from voucher.errors import Forbidden, InputError, NotFound
+
+blp = Blueprint("estimates", __name__, url_prefix="/v1/estimates", description="Stateless what-if estimates.")
+
+
+def checked_parameters(values: dict | None) -> dict | None:
+    """Parameters name real policies; a typo would otherwise be silently ignored."""
+    table = policy_table()
+    for policy_id in values or {}:
+        if policy_id not in table.by_id:
+            raise InputError(f"parameters.{policy_id}", "is not a policy in the table")
+    return values
+
+
+def registered(tx, code: str) -> Enterprise:
+    row = tx.one("SELECT profile FROM enterprises WHERE credit_code = ?", (code,))
+    if not row:
+        raise NotFound(f"enterprise {code} is not registered", field="enterprise")
+    return Enterprise.from_dict(json.loads(row["profile"]))
+
+
+def ledger_history(book, tx, code: str, years: set[int]):
+    """The enterprise's own grants, and the shared pools in every year the transactions fall in."""
+    policies = list(policy_table())
+    ordered = sorted(years)
+    history = book.history(tx, code, policies, year=ordered[0] if ordered else None)
+    for year in ordered[1:]:
+        more = book.history(tx, code, policies, year=year)
+        history.pool_used.update(more.pool_used)
+        history.pool_awards.update(more.pool_awards)
+    return history
+
+
+@blp.route("", methods=["POST"])
+@requires("enterprise", "platform", "provider", "admin")
+@idempotent(required=False)
+@blp.arguments(EstimateIn())
+@blp.response(200, EstimateOut)
+def estimate(args: dict):
+    """Estimate what an enterprise's transactions earn under every policy, with the reasons for each refusal."""
+    code = args.get("enterprise")
+    if code is not None:
+        if current_principal().role in ("platform", "provider"):
+            raise Forbidden("only the enterprise itself or an administrator may estimate against its ledger",
+                            field="enterprise")
+        own_enterprise(code)
+    params = checked_parameters(args.get("parameters"))
+    book = ledger()
+
+    def compute(tx) -> dict:
+        if code is not None:
+            profile = registered(tx, code)
+            history = ledger_history(book, tx, code, {t.year for t in args["transactions"]})
+        else:
+            profile, history = args["profile"], args.get("history")
+        values = book.parameters(tx, params) if tx is not None else parameters(params)
+        calc = Calculation(policy_table(), profile, history=history, parameters=values,
+                           include_drafts=args["include_drafts"])
+        grants = list(stream(calc, args["transactions"]))
+        data = calc.estimate(grants).to_dict(grants=args["grants"])
+        data.update(enterprise=profile.credit_code, as_of=book.today().isoformat(), from_ledger=code is not None)
+        return data
+
+    scoped = key()
+    if scoped:  # the first answer is kept with the key, as for any other POST
+        data = book.idempotent(scoped, ["estimate", request.get_json(silent=True)], compute)
+    elif code is None:
+        data = compute(None)
+    else:
+        with book.store.read() as tx:
+            data = compute(tx)
+    body = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return current_app.response_class(body, mimetype="application/json")

@@ -1,0 +1,80 @@
+"""Reading the ledger: entries with cursors, balances, yearly reports, audit, CSV export; and reversal.
+
+An enterprise reads its own entries and balances (the filter is forced to it; asking
+for another's is 403). Reports, the audit and the export are for administrators.
+"""
+
+from __future__ import annotations
+
+import io
+
+from flask import Response
+
+from api.app import ledger, policy_table
+from api.auth import current_principal, own_enterprise, requires
+from api.idempotency import idempotent, key
+from api.schemas.ledger import BalancesOut, EntriesPage, ReportOut, ReversedOut, VerifyOut
+from api.schemas.requests import BalancesQuery, EntriesQuery, ReasonIn
+from api.views import Blueprint
+
+blp = Blueprint("ledger", __name__, url_prefix="/v1", description="Entries, balances, reports, audit, export.")
+MAX_ID = 2**62
+
+
+@blp.route("/ledger/entries")
+@requires("enterprise", "admin")
+@blp.arguments(EntriesQuery(), location="query")
+@blp.response(200, EntriesPage)
+def entries(args: dict):
+    """Journal entries in order, each with its postings and hash; pass `next` as `after` for the next page."""
+    args["enterprise"] = own_enterprise(args.get("enterprise"))
+    filters = {k: v for k, v in args.items() if v is not None and k not in ("after", "limit")}
+    return ledger().entries(after=args["after"], limit=args["limit"], **filters)
+
+
+@blp.route("/ledger/balances")
+@requires("enterprise", "admin")
+@blp.arguments(BalancesQuery(), location="query")
+@blp.response(200, BalancesOut)
+def balances(args: dict):
+    """Every account the filters touch, with its balance at the end of day `on` (default today)."""
+    args["enterprise"] = own_enterprise(args.get("enterprise"))
+    return ledger().balances(**args)
+
+
+@blp.route("/reports/<id:policy_id>/<int(min=1900, max=2200):year>")
+@requires("admin")
+@blp.response(200, ReportOut)
+def yearly_report(policy_id: str, year: int):
+    """A policy's year: granted, redeemed, paid, expired, voided, clawed back, and what is left of a pool."""
+    policy_table().get(policy_id)  # 404 for an unknown policy
+    return ledger().yearly_report(policy_id, year)
+
+
+@blp.route("/audit/verify")
+@requires("admin")
+@blp.response(200, VerifyOut)
+def verify():
+    """Recompute the hash chain and each entry's balance; names the first entry that does not match."""
+    return ledger().verify()
+
+
+@blp.route("/ledger/export.csv")
+@requires("admin")
+@blp.response(200, content_type="text/csv", description="One row per posting, in ledger order.")
+def export_csv():
+    """The whole ledger as CSV: one row per posting (and one per entry that moves no money)."""
+    out = io.StringIO()
+    ledger().export_csv(out)
+    return Response(out.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": 'attachment; filename="ledger.csv"'})
+
+
+@blp.route(f"/entries/<int(max={MAX_ID}):entry_id>/reverse", methods=["POST"])
+@requires("admin")
+@idempotent(required=True)
+@blp.arguments(ReasonIn())
+@blp.response(200, ReversedOut)
+def reverse(args: dict, entry_id: int):
+    """Correct a redemption made in error, before settlement is asked: a reversing entry that names it."""
+    return ledger().reverse(entry_id, reason=args["reason"], actor=current_principal().actor, key=key())

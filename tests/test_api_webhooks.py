@@ -1,0 +1,182 @@
+"""Webhooks end to end: subscribe over HTTP, post and redeem, run the worker, receive signed events locally.
+
+The receiver is a tiny HTTP server on 127.0.0.1 started in the test; the worker's
+clock is a number the test moves, so retries and backoff run without sleeping.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import pytest
+from api_support import (  # noqa: F401  (fixtures)
+    GUIYANG_A,
+    GUIYANG_B,
+    FakeTime,
+    Receiver,
+    app_fixture,
+    client_fixture,
+    clock_fixture,
+    tx,
+    world_fixture,
+)
+
+from api.webhooks import Worker, sign, verify
+
+
+@pytest.fixture
+def receiver():
+    r = Receiver()
+    r.thread.start()
+    yield r
+    r.server.shutdown()
+    r.server.server_close()
+
+
+@pytest.fixture
+def worker(world):
+    fake = FakeTime()
+    w = Worker(world.ledger.store, ledger=world.ledger, clock=fake, schedule=(10, 20), allow_private=True,
+               timeout=5)
+    w.fake = fake
+    return w
+
+
+def subscribe(caller, url: str, *events: str) -> dict:
+    r = caller.post("/v1/webhooks", {"url": url, "events": list(events)})
+    assert r.status_code == 201, r.get_json()
+    return r.get_json()
+
+
+def post(world, code=GUIYANG_A, id_="T1") -> str:
+    r = world.platform.post("/v1/transactions", {"enterprise": code, "transaction": tx(id_)})
+    return r.get_json()["vouchers"][0]["id"]
+
+
+def test_events_are_delivered_signed_to_those_they_concern(world, receiver, worker):
+    mine = subscribe(world.ent_a, receiver.url + "/a", "voucher.issued", "voucher.redeemed", "settlement.paid")
+    other = subscribe(world.ent_b, receiver.url + "/b", "voucher.issued")
+    platform = subscribe(world.platform, receiver.url + "/p", "voucher.issued")
+    vid = post(world)
+    red = world.platform.post(f"/v1/vouchers/{vid}/redemptions", {"enterprise": GUIYANG_A, "amount": "100.00",
+                                                                  "invoice": "W-1"}).get_json()
+    world.platform.post(f"/v1/redemptions/{red['id']}/settlement")
+    world.admin.post(f"/v1/redemptions/{red['id']}/settlement/approve")
+    world.admin2.post(f"/v1/redemptions/{red['id']}/pay")
+    stats = worker.run_once()
+    assert stats["delivered"] == 4 and stats["retrying"] == stats["failed"] == 0
+    secrets_by_path = {"/a": mine["secret"], "/b": other["secret"], "/p": platform["secret"]}
+    by_type: dict[str, list] = {}
+    for path, (headers, body) in zip(receiver.paths, receiver.received, strict=True):
+        event = json.loads(body)
+        by_type.setdefault(event["type"], []).append((path, event))
+        assert headers["webhook-id"] == event["id"] and headers["webhook-id"].startswith("evt_")
+        assert headers["webhook-signature"].startswith("v1,")
+        assert verify(secrets_by_path[path], headers, body, now=worker.fake.now)
+        assert not verify(secrets_by_path["/b"], headers, body, now=worker.fake.now)
+    assert sorted(by_type) == ["settlement.paid", "voucher.issued", "voucher.redeemed"]
+    assert sorted(p for p, _ in by_type["voucher.issued"]) == ["/a", "/p"]  # not enterprise B
+    assert by_type["voucher.issued"][0][1]["data"]["id"] == vid
+    assert by_type["settlement.paid"][0][1]["data"]["status"] == "paid"
+    assert worker.run_once()["delivered"] == 0  # nothing twice
+    listed = world.ent_a.get(f"/v1/webhooks/{mine['id']}/deliveries").get_json()["items"]
+    assert {d["status"] for d in listed} == {"delivered"} and all(d["attempts"] == 1 for d in listed)
+
+
+def test_signature_is_standard_webhooks():
+    secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+    body = b'{"test": 2432232314}'
+    # The Standard Webhooks reference vector.
+    assert sign(secret, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, body) == \
+        "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+    headers = {"webhook-id": "msg_p5jXN8AQM9LWM0D4loKWxJek", "webhook-timestamp": "1614265330",
+               "webhook-signature": "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="}
+    assert verify(secret, headers, body, now=1614265330)
+    assert not verify(secret, headers, body + b" ", now=1614265330)
+    assert not verify(secret, headers, body, now=1614265330 + 3600)  # stale
+
+
+def test_failures_are_retried_with_backoff_then_given_up(world, receiver, worker):
+    sub = subscribe(world.ent_a, receiver.url, "voucher.issued")
+    receiver.statuses = [500, 503]
+    post(world)
+    assert worker.run_once()["retrying"] == 1
+    assert worker.run_once()["retrying"] == 0  # not due yet
+    worker.fake.now += 10
+    assert worker.run_once()["retrying"] == 1
+    worker.fake.now += 20
+    assert worker.run_once()["delivered"] == 1
+    [delivery] = world.ent_a.get(f"/v1/webhooks/{sub['id']}/deliveries").get_json()["items"]
+    assert delivery["attempts"] == 3 and delivery["last_status"] == 200
+    ids = {h["webhook-id"] for h, _ in receiver.received}
+    assert len(receiver.received) == 3 and len(ids) == 1  # one id across retries: receivers de-duplicate on it
+    receiver.statuses = [500, 500, 500]
+    post(world, id_="T2")
+    for step in (0, 10, 20):
+        worker.fake.now += step
+        worker.run_once()
+    failed = world.ent_a.get(f"/v1/webhooks/{sub['id']}/deliveries").get_json()["items"][0]
+    assert failed["status"] == "failed" and failed["attempts"] == 3 and failed["last_error"] == "HTTP 500"
+
+
+def test_private_addresses_are_refused_unless_allowed(world, receiver):
+    sub = subscribe(world.ent_a, receiver.url, "voucher.issued")
+    post(world)
+    strict = Worker(world.ledger.store, ledger=world.ledger, clock=FakeTime())
+    assert strict.run_once()["failed"] == 1 and not receiver.received
+    [delivery] = world.ent_a.get(f"/v1/webhooks/{sub['id']}/deliveries").get_json()["items"]
+    assert "private address" in delivery["last_error"]
+
+
+def test_expiring_in_30_days_once_and_expired(world, receiver, worker, clock):
+    subscribe(world.ent_a, receiver.url, "voucher.expiring", "voucher.expired")
+    vid = post(world)  # issued 2026-03-01, valid for six months (to about 2026-09-01, by the ledger's rule)
+    expires_on = world.ent_a.get(f"/v1/vouchers/{vid}").get_json()["expires_on"]
+    assert worker.sweep_expiring(date(2026, 7, 1)) == 0
+    assert worker.sweep_expiring(date(2026, 8, 5)) == 1
+    assert worker.sweep_expiring(date(2026, 8, 6)) == 0  # once per voucher
+    clock.advance(days=200)  # 2026-09-18: the ledger's expiry sweep runs inside run_once
+    stats = worker.run_once()
+    assert stats["expired"] == 1 and stats["delivered"] == 2
+    types = [e["type"] for e in receiver.events()]
+    assert types == ["voucher.expiring", "voucher.expired"]
+    assert receiver.events()[0]["data"] == {"voucher_id": vid, "enterprise": GUIYANG_A,
+                                            "policy_id": "guizhou-compute-voucher", "expires_on": expires_on,
+                                            "available": "30000.00"}
+
+
+def test_outbox_is_written_with_the_posting_or_not_at_all(world):
+    vid = post(world)
+    with world.ledger.store.read() as tx_:
+        before = tx_.value("SELECT COUNT(*) FROM outbox")
+    refused = world.platform.post(f"/v1/vouchers/{vid}/redemptions", {"enterprise": GUIYANG_A,
+                                                                      "amount": "99999999.00", "invoice": "NO"})
+    assert refused.status_code == 409
+    with world.ledger.store.read() as tx_:
+        assert tx_.value("SELECT COUNT(*) FROM outbox") == before
+
+
+def test_subscriptions_are_private_to_their_owner(world, receiver, worker):
+    sub = subscribe(world.ent_a, receiver.url, "voucher.issued")
+    assert [s["id"] for s in world.ent_a.get("/v1/webhooks").get_json()] == [sub["id"]]
+    assert world.ent_b.get("/v1/webhooks").get_json() == []
+    assert "secret" not in world.ent_a.get("/v1/webhooks").get_json()[0]
+    assert sub["id"] in {s["id"] for s in world.admin.get("/v1/webhooks").get_json()}
+    assert world.ent_b.delete(f"/v1/webhooks/{sub['id']}").status_code == 404
+    assert world.ent_b.get(f"/v1/webhooks/{sub['id']}/deliveries").status_code == 404
+    post(world)
+    assert world.ent_a.delete(f"/v1/webhooks/{sub['id']}").status_code == 204
+    assert worker.run_once()["delivered"] == 0
+    assert world.ent_a.get("/v1/webhooks").get_json() == []
+    assert world.ent_a.post("/v1/webhooks", {"url": "ftp://x", "events": ["voucher.issued"]}).status_code == 422
+    assert world.ent_a.post("/v1/webhooks", {"url": receiver.url, "events": ["nope"]}).status_code == 422
+    assert world.ent_a.post("/v1/webhooks", {"url": receiver.url, "events": []}).status_code == 422
+    assert world.ent_b.get(f"/v1/webhooks/{sub['id']}/deliveries").status_code == 404
+
+
+def test_admin_subscription_gets_every_event(world, receiver, worker):
+    subscribe(world.admin, receiver.url, "voucher.issued")
+    post(world)
+    post(world, GUIYANG_B, "T2")
+    assert worker.run_once()["delivered"] == 2

@@ -1,0 +1,178 @@
+"""API keys: each names one role and one subject, and is stored only as its SHA-256.
+
+A key is `vk_<id>_<secret>`: the id is public (it names the key in lists and in
+revocation), the secret is 256 random bits. Such a secret cannot be guessed or
+brute-forced from its hash, so a plain SHA-256 is enough; the slow password hashes exist
+for low-entropy human passwords, and would only slow every request.
+
+Roles, and what the subject is:
+  enterprise  its unified social credit code: sees and acts on its own vouchers only
+  platform    its party id: posts transactions, holds and redemptions for itself
+  provider    its party id: proof of service and settlement requests for itself
+  admin       a person's name: approves, pays, blacklists, audits
+
+The ledger records every write's actor as "role:subject". Keys are made and revoked
+from the command line (`voucher keys ...`, see `register`), never over HTTP. They live
+in the ledger's database (table `api_keys`), so one URL and one backup hold both.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from datetime import UTC, datetime
+from typing import NamedTuple
+
+import click
+
+from voucher.enterprise import validate_credit_code
+from voucher.errors import InputError, NotFound
+from voucher.store import open_store
+
+ROLES = ("enterprise", "platform", "provider", "admin")
+ROLE_ALIASES = {"administrator": "admin"}
+_SUBJECT = re.compile(r"[^\s\x00-\x1f\x7f:]{1,100}")
+_PRESENTED = re.compile(r"vk_[0-9a-f]{12}_[A-Za-z0-9_-]{20,100}")
+
+
+class Principal(NamedTuple):
+    """Who is calling: the key's id, role and subject."""
+
+    key_id: str
+    role: str
+    subject: str
+
+    @property
+    def actor(self) -> str:
+        """How the ledger records this caller on every entry it writes."""
+        return f"{self.role}:{self.subject}"
+
+
+def _store(where):
+    """Accept a store, a ledger (which has one) or a database URL."""
+    if where is None or isinstance(where, str):
+        return open_store(where)
+    return getattr(where, "store", where)
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def normalize_role(role: str) -> str:
+    role = ROLE_ALIASES.get(role, role)
+    if role not in ROLES:
+        raise InputError("role", f"{role!r} is not a role; one of {', '.join(ROLES)}")
+    return role
+
+
+def validate_subject(role: str, subject: object) -> str:
+    """An enterprise is its credit code; a party or an administrator is a name without spaces or ':'."""
+    if role == "enterprise":
+        return validate_credit_code(subject, "subject")
+    if not isinstance(subject, str) or not _SUBJECT.fullmatch(subject):
+        raise InputError("subject", "must be 1 to 100 characters, without spaces or ':'")
+    return subject
+
+
+def create_key(where, role: str, subject: str, *, name: str = "", created_by: str = "cli") -> dict:
+    """Make a key; the returned `key` is shown this once and never stored."""
+    role = normalize_role(role)
+    subject = validate_subject(role, subject)
+    key_id = secrets.token_hex(6)
+    key = f"vk_{key_id}_{secrets.token_urlsafe(32)}"
+    row = {"id": key_id, "hash": hash_key(key), "role": role, "subject": subject, "name": name or "",
+           "created_at": datetime.now(UTC).isoformat(timespec="seconds"), "created_by": created_by}
+    with _store(where).write() as tx:
+        tx.insert("api_keys", row)
+    return {"id": key_id, "key": key, "role": role, "subject": subject, "name": row["name"],
+            "created_at": row["created_at"]}
+
+
+def revoke_key(where, key_id: str, *, revoked_by: str = "cli") -> dict:
+    """Revoke at once: the next request with the key is refused (no cache to wait out)."""
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    with _store(where).write() as tx:
+        row = tx.one("SELECT id, revoked_at FROM api_keys WHERE id = ?", (key_id,))
+        if not row:
+            raise NotFound(f"no API key {key_id!r}", field="key_id")
+        if not row["revoked_at"]:
+            tx.run("UPDATE api_keys SET revoked_at = ?, revoked_by = ? WHERE id = ?", (now, revoked_by, key_id))
+        found = tx.one("SELECT id, role, subject, name, created_at, revoked_at FROM api_keys WHERE id = ?", (key_id,))
+    return found
+
+
+def list_keys(where, *, include_revoked: bool = False) -> list[dict]:
+    sql = "SELECT id, role, subject, name, created_at, created_by, revoked_at FROM api_keys"
+    if not include_revoked:
+        sql += " WHERE revoked_at IS NULL"
+    with _store(where).read() as tx:
+        return tx.rows(sql + " ORDER BY created_at, id")
+
+
+def authenticate(where, presented: str | None) -> Principal | None:
+    """The principal a presented key stands for, or None if it is malformed, unknown or revoked."""
+    if not presented or not _PRESENTED.fullmatch(presented):
+        return None
+    with _store(where).read() as tx:
+        row = tx.one("SELECT id, role, subject, revoked_at FROM api_keys WHERE hash = ?", (hash_key(presented),))
+    if not row or row["revoked_at"]:
+        return None
+    return Principal(row["id"], row["role"], row["subject"])
+
+
+# --- the command line: `voucher keys create|revoke|list` ------------------------------------
+
+_DB = click.option("--database-url", envvar="VOUCHER_DATABASE_URL", default=None,
+                   help="sqlite:///path.db or postgresql://... "
+                        "(default: $VOUCHER_DATABASE_URL, else sqlite:///voucher.db)")
+
+
+@click.group("keys")
+def keys_cli() -> None:
+    """Create, list and revoke API keys (stored hashed; a key is shown once)."""
+
+
+@keys_cli.command("create")
+@click.argument("role", type=click.Choice([*ROLES, *ROLE_ALIASES]))
+@click.argument("subject")
+@click.option("--name", default="", help="A note: who holds the key.")
+@click.option("--by", "created_by", default="cli", help="Who creates it (recorded).")
+@_DB
+def keys_create(role: str, subject: str, name: str, created_by: str, database_url: str | None) -> None:
+    """Make a key for ROLE (enterprise, platform, provider, admin) and SUBJECT (credit code, party id or name)."""
+    try:
+        made = create_key(database_url, role, subject, name=name, created_by=created_by)
+    except InputError as exc:
+        raise click.BadParameter(exc.problem, param_hint=exc.field) from None
+    click.echo(f"created key {made['id']} for {made['role']}:{made['subject']}; it is shown only now:", err=True)
+    click.echo(made["key"])
+
+
+@keys_cli.command("revoke")
+@click.argument("key_id")
+@click.option("--by", "revoked_by", default="cli", help="Who revokes it (recorded).")
+@_DB
+def keys_revoke(key_id: str, revoked_by: str, database_url: str | None) -> None:
+    """Revoke the key KEY_ID (the part after vk_); effective on the next request."""
+    try:
+        row = revoke_key(database_url, key_id, revoked_by=revoked_by)
+    except NotFound as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"revoked key {row['id']} ({row['role']}:{row['subject']}) at {row['revoked_at']}")
+
+
+@keys_cli.command("list")
+@click.option("--all", "include_revoked", is_flag=True, help="Include revoked keys.")
+@_DB
+def keys_list(include_revoked: bool, database_url: str | None) -> None:
+    """List keys (ids, roles and subjects; never the keys themselves)."""
+    for row in list_keys(database_url, include_revoked=include_revoked):
+        revoked = f"  revoked {row['revoked_at']}" if row["revoked_at"] else ""
+        click.echo(f"{row['id']}  {row['role']:<10} {row['subject']:<24} {row['name'] or ''}{revoked}")
+
+
+def register(main: click.Group) -> None:
+    """Attach `keys` to the `voucher` command group (call from voucher/cli.py)."""
+    main.add_command(keys_cli)
