@@ -139,7 +139,7 @@ def profile(code: str) -> dict:
 
 def seed(url: str) -> dict:
     """Keys, enterprises and the platform, written straight to the database before the servers start."""
-    from api.keys import create_key
+    from voucher.keys import create_key
     from voucher.enterprise import Enterprise
     from voucher.ledger import open_ledger
 

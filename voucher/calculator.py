@@ -111,14 +111,17 @@ class Calculation:
         self.by_kind = {kind: tuple(self.rules[p.id] for p in policies) for kind, policies in table.by_kind.items()}
 
     def _rule(self, p: Policy, include_drafts: bool) -> _Rule:
-        caps = p.caps
-        return _Rule(
-            p, self.results[p.id], self._enterprise_refusal(p, include_drafts),
-            p.valid_from or date.min, p.valid_until or date.max, p.roles,
-            tuple((c.field[12:], c.op, c.value, c) for c in p.eligibility if c.field.startswith("transaction.")),
-            tuple((level, getattr(caps, level)) for level in CAP_NAMES if getattr(caps, level) is not None),
-            tuple((level, getattr(caps, level), what) for level, what in COUNT_CAPS if getattr(caps, level) is not None),
-            p.formula.aggregate == "year")
+        static = self.table.derived.get(("rule", p.id))
+        if static is None:  # what depends on the policy alone is worked out once per table
+            caps = p.caps
+            static = self.table.derived[("rule", p.id)] = (
+                p.valid_from or date.min, p.valid_until or date.max, p.roles,
+                tuple((c.field[12:], c.op, c.value, c) for c in p.eligibility if c.field.startswith("transaction.")),
+                tuple((level, getattr(caps, level)) for level in CAP_NAMES if getattr(caps, level) is not None),
+                tuple((level, getattr(caps, level), what) for level, what in COUNT_CAPS
+                      if getattr(caps, level) is not None),
+                p.formula.aggregate == "year")
+        return _Rule(p, self.results[p.id], self._enterprise_refusal(p, include_drafts), *static)
 
     def _enterprise_refusal(self, p: Policy, include_drafts: bool) -> Refusal | None:
         if p.status == DRAFT and not include_drafts:

@@ -230,6 +230,7 @@ class PolicyTable:
             for kind in policy.kinds:
                 by_kind.setdefault(kind, []).append(policy)
         self.by_kind = {k: tuple(v) for k, v in by_kind.items()}
+        self.derived: dict = {}  # what users of the table precompute from it once (the calculator's rules)
 
     def __iter__(self):
         return iter(self.policies)
