@@ -24,8 +24,17 @@ from voucher.policy import PolicyTable, load_policies
 from voucher.transactions import read_transactions
 
 
+def _json_value(value: object) -> str:
+    """Amounts leave as plain decimal strings (two places), dates as ISO dates; never as floats."""
+    if isinstance(value, Decimal):
+        return plain(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
 def emit_json(data: object) -> None:
-    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=_json_value))
 
 
 def fail(exc: Exception) -> None:
@@ -85,46 +94,11 @@ def policies(ctx: click.Context, as_json: bool, on_date) -> None:
     table = table_or_fail(ctx.obj["policy_dir"])
     rows = table.in_force_on(on_date.date()) if on_date else list(table)
     if as_json:
-        emit_json([policy_summary(p) for p in rows])
+        emit_json([p.summary() for p in rows])
         return
     for p in rows:
         draft = " [draft]" if p.status == "draft" else ""
         click.echo(f"{p.id:<38} {p.name_zh}{draft}\n{'':<38} {p.name_en}; {p.window_text()}")
-
-
-def policy_summary(p) -> dict:
-    return {"id": p.id, "version": p.version, "name_zh": p.name_zh, "name_en": p.name_en, "status": p.status,
-            "authority": p.authority, "province": p.province, "city": p.city,
-            "valid_from": p.valid_from.isoformat() if p.valid_from else None,
-            "valid_until": p.valid_until.isoformat() if p.valid_until else None,
-            "kinds": sorted(p.kinds), "roles": sorted(p.roles)}
-
-
-def policy_detail(p) -> dict:
-    f, c = p.formula, p.caps
-    data = policy_summary(p)
-    data.update({
-        "document": p.document, "published_in": p.published_in, "clause": p.clause,
-        "interpretation": list(p.interpretation),
-        "eligibility": [{"field": e.field, "op": e.op, "value": e.value, "clause": e.clause} for e in p.eligibility],
-        "formula": {"kind": f.kind, "aggregate": f.aggregate, "rate": str(f.rate) if f.rate is not None else None,
-                    "rate_set_by": f.rate_set_by, "amount": plain(f.amount) if f.amount is not None else None,
-                    "amount_set_by": f.amount_set_by, "categories": {k: plain(v) for k, v in f.categories},
-                    "milestones": [{"key": m.key, "over": plain(m.over), "award": plain(m.award)}
-                                   for m in f.milestones], "rounding": f.rounding},
-        "threshold": None if not p.threshold else {"amount": plain(p.threshold.amount),
-                                                   "inclusive": p.threshold.inclusive, "on": p.threshold.on,
-                                                   "clause": p.threshold.clause},
-        "caps": {name: (plain(v) if isinstance(v, Decimal) else v) for name in
-                 ("per_item", "per_entity_year", "per_entity_total", "pool_year", "awards_per_year",
-                  "claims_per_entity", "years_per_entity", "clause") if (v := getattr(c, name)) is not None},
-        "voucher": {"issues_voucher": p.voucher.issues_voucher, "kind": p.voucher.kind,
-                    "validity_months": p.voucher.validity_months, "month_end_rule": p.voucher.month_end_rule,
-                    "transferable": p.voucher.transferable, "exclusive_group": p.voucher.exclusive_group,
-                    "settlement": p.voucher.settlement},
-        "stacking": {"group": p.stacking.group, "rule": p.stacking.rule, "clause": p.stacking.clause},
-    })
-    return data
 
 
 @policies.command("show")
@@ -138,7 +112,7 @@ def policies_show(ctx: click.Context, policy_id: str, as_json: bool) -> None:
         p = table.get(policy_id)
     except VoucherError as exc:
         fail(exc)
-    detail = policy_detail(p)
+    detail = p.detail()
     if as_json:
         emit_json(detail)
         return
@@ -146,7 +120,7 @@ def policies_show(ctx: click.Context, policy_id: str, as_json: bool) -> None:
     click.echo(f"window: {p.window_text()}\n\nclause:\n  {p.clause}\n")
     for key in ("formula", "threshold", "caps", "voucher", "stacking"):
         if detail[key]:
-            click.echo(f"{key}: {json.dumps(detail[key], ensure_ascii=False)}")
+            click.echo(f"{key}: {json.dumps(detail[key], ensure_ascii=False, default=_json_value)}")
     for cond in p.eligibility:
         click.echo(f"eligibility: {cond.field} {cond.op} {cond.value!r}  ({cond.clause})")
     for note in p.interpretation:

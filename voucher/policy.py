@@ -153,6 +153,35 @@ class Policy:
         return (self.valid_from is None or day >= self.valid_from) and (
             self.valid_until is None or day <= self.valid_until)
 
+    def summary(self) -> dict:
+        """The policy's identity and reach, as the CLI and the API list it (amounts stay Decimal)."""
+        return {"id": self.id, "version": self.version, "name_zh": self.name_zh, "name_en": self.name_en,
+                "status": self.status, "authority": self.authority, "province": self.province, "city": self.city,
+                "valid_from": self.valid_from, "valid_until": self.valid_until, "kinds": sorted(self.kinds),
+                "roles": sorted(self.roles)}
+
+    def detail(self) -> dict:
+        """Everything the file says: the clause, its readings, formula, threshold, caps, voucher terms, stacking."""
+        f, c, v, s, t = self.formula, self.caps, self.voucher, self.stacking, self.threshold
+        caps = {name: getattr(c, name) for name in ("per_item", "per_entity_year", "per_entity_total", "pool_year",
+                                                     "awards_per_year", "claims_per_entity", "years_per_entity")}
+        return {**self.summary(), "document": self.document, "published_in": self.published_in, "clause": self.clause,
+                "interpretation": list(self.interpretation),
+                "eligibility": [{"field": e.field, "op": e.op, "clause": e.clause,
+                                 "value": sorted(e.value) if isinstance(e.value, (set, frozenset, tuple, list))
+                                 else e.value} for e in self.eligibility],
+                "formula": {"kind": f.kind, "aggregate": f.aggregate, "rate": str(f.rate) if f.rate is not None else None,
+                            "rate_set_by": f.rate_set_by, "amount": f.amount, "amount_set_by": f.amount_set_by,
+                            "categories": dict(f.categories), "rounding": f.rounding,
+                            "milestones": [{"key": m.key, "over": m.over, "award": m.award} for m in f.milestones]},
+                "threshold": None if not t else {"amount": t.amount, "inclusive": t.inclusive, "on": t.on,
+                                                 "clause": t.clause},
+                "caps": {**{k: x for k, x in caps.items() if x is not None}, "clause": c.clause},
+                "voucher": {"issues_voucher": v.issues_voucher, "kind": v.kind, "validity_months": v.validity_months,
+                            "month_end_rule": v.month_end_rule, "transferable": v.transferable,
+                            "exclusive_group": v.exclusive_group, "settlement": v.settlement},
+                "stacking": {"group": s.group, "rule": s.rule, "clause": s.clause}}
+
     def window_text(self) -> str:
         if self.valid_from is None and self.valid_until is None:
             return "open (the source gives no dates)"

@@ -16,35 +16,14 @@ blp = Blueprint("policies", __name__, url_prefix="/v1/policies", description="Th
 
 
 def summary(p: Policy, on: date | None = None) -> dict:
-    data = {"id": p.id, "version": p.version, "name_zh": p.name_zh, "name_en": p.name_en, "status": p.status,
-            "authority": p.authority, "province": p.province, "city": p.city, "valid_from": p.valid_from,
-            "valid_until": p.valid_until, "kinds": sorted(p.kinds), "roles": sorted(p.roles)}
+    data = p.summary()
     if on is not None:
         data["in_force_on"] = p.status == IN_FORCE and p.in_window(on)
     return data
 
 
 def detail(p: Policy, on: date | None = None) -> dict:
-    f, c, v, s = p.formula, p.caps, p.voucher, p.stacking
-    caps = {name: getattr(c, name) for name in ("per_item", "per_entity_year", "per_entity_total", "pool_year",
-                                                 "awards_per_year", "claims_per_entity", "years_per_entity")}
-    return {**summary(p, on), "document": p.document, "published_in": p.published_in, "clause": p.clause,
-            "interpretation": list(p.interpretation),
-            "eligibility": [{"field": e.field, "op": e.op, "clause": e.clause,
-                             "value": sorted(e.value) if isinstance(e.value, (set, frozenset, tuple, list))
-                             else e.value} for e in p.eligibility],
-            "formula": {"kind": f.kind, "aggregate": f.aggregate, "rate": str(f.rate) if f.rate is not None else None,
-                        "rate_set_by": f.rate_set_by, "amount": f.amount, "amount_set_by": f.amount_set_by,
-                        "categories": dict(f.categories), "rounding": f.rounding,
-                        "milestones": [{"key": m.key, "over": m.over, "award": m.award} for m in f.milestones]},
-            "threshold": None if not p.threshold else {"amount": p.threshold.amount, "inclusive": p.threshold.inclusive,
-                                                       "on": p.threshold.on, "clause": p.threshold.clause},
-            "caps": {**{k: x for k, x in caps.items() if x is not None},
-                     "clause": c.clause},
-            "voucher": {"issues_voucher": v.issues_voucher, "kind": v.kind, "validity_months": v.validity_months,
-                        "month_end_rule": v.month_end_rule, "transferable": v.transferable,
-                        "exclusive_group": v.exclusive_group, "settlement": v.settlement},
-            "stacking": {"group": s.group, "rule": s.rule, "clause": s.clause}}
+    return {**p.detail(), **summary(p, on)}
 
 
 @blp.route("")
