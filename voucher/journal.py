@@ -147,40 +147,49 @@ class Journal:
             sql += " WHERE " + " AND ".join(where)
         return from_fen(tx.value(sql, params))
 
-    def verify(self) -> dict:
-        """Recompute the chain and each entry's balance; report the first entry that does not match."""
+    def verify(self, page: int = 5000) -> dict:
+        """Recompute the chain and each entry's balance; report the first entry that does not match.
+
+        Reads `page` entries (and their legs) at a time from one snapshot, so a ledger of any
+        size is checked in constant memory.
+        """
         with self.store.read() as tx:
-            entries = tx.rows("SELECT * FROM entries ORDER BY id")
-            legs: dict[int, list[tuple[str, int]]] = {}
-            for row in tx.rows("SELECT entry_id, account, amount FROM postings ORDER BY entry_id, n"):
-                legs.setdefault(row["entry_id"], []).append((row["account"], int(row["amount"])))
             head = tx.one("SELECT last_id, last_hash FROM head WHERE id = 1")
-        prev = ""
-        for number, entry in enumerate(entries, start=1):
-            postings = legs.get(entry["id"], [])
-            problem = None
-            if entry["id"] != number:
-                problem = f"entry ids jump from {number - 1} to {entry['id']}: an entry is missing"
-            elif entry["prev_hash"] != prev:
-                problem = "prev_hash does not match the previous entry's hash"
-            elif chain_hash(prev, entry, postings) != entry["hash"]:
-                problem = "hash does not match the entry's content: it was altered"
-            elif sum(a for _, a in postings) != 0:
-                problem = "postings do not sum to zero"
-            if problem:  # a missing entry is reported by its own id, the first that is not there
-                return {"ok": False, "entries": len(entries), "problem": problem,
-                        "first_bad_entry": number if entry["id"] != number else entry["id"]}
-            prev = entry["hash"]
-        last = entries[-1]["id"] if entries else 0
+            count = tx.value("SELECT COUNT(*) FROM entries")
+            prev, number, last = "", 0, 0
+            while True:
+                entries = tx.rows("SELECT * FROM entries WHERE id > ? ORDER BY id LIMIT ?", (last, page))
+                if not entries:
+                    break
+                legs: dict[int, list[tuple[str, int]]] = {}
+                for row in tx.rows("SELECT entry_id, account, amount FROM postings WHERE entry_id > ? AND entry_id <= ? "
+                                   "ORDER BY entry_id, n", (last, entries[-1]["id"])):
+                    legs.setdefault(row["entry_id"], []).append((row["account"], int(row["amount"])))
+                for entry in entries:
+                    number += 1
+                    postings = legs.get(entry["id"], [])
+                    problem = None
+                    if entry["id"] != number:
+                        problem = f"entry ids jump from {number - 1} to {entry['id']}: an entry is missing"
+                    elif entry["prev_hash"] != prev:
+                        problem = "prev_hash does not match the previous entry's hash"
+                    elif chain_hash(prev, entry, postings) != entry["hash"]:
+                        problem = "hash does not match the entry's content: it was altered"
+                    elif sum(a for _, a in postings) != 0:
+                        problem = "postings do not sum to zero"
+                    if problem:  # a missing entry is reported by its own id, the first that is not there
+                        return {"ok": False, "entries": count, "problem": problem,
+                                "first_bad_entry": number if entry["id"] != number else entry["id"]}
+                    prev = entry["hash"]
+                last = entries[-1]["id"]
+            orphan = tx.value("SELECT MIN(p.entry_id) FROM postings p LEFT JOIN entries e ON e.id = p.entry_id "
+                              "WHERE e.id IS NULL")
         if head["last_id"] != last or head["last_hash"] != prev:  # checked on an emptied ledger too
             removed = head["last_id"] > last
-            return {"ok": False, "entries": len(entries),
+            return {"ok": False, "entries": count,
                     "first_bad_entry": min(last, head["last_id"]) + 1 if head["last_id"] != last else last,
                     "problem": "the head does not point at the last entry: "
                                + ("entries were removed" if removed else "the head or the last entry was altered")}
-        orphans = set(legs) - {e["id"] for e in entries}
-        if orphans:
-            return {"ok": False, "entries": len(entries), "first_bad_entry": min(orphans),
-                    "problem": "postings without an entry"}
-        return {"ok": True, "entries": len(entries), "first_bad_entry": None, "problem": None,
-                "last_hash": prev}
+        if orphan is not None:
+            return {"ok": False, "entries": count, "first_bad_entry": orphan, "problem": "postings without an entry"}
+        return {"ok": True, "entries": count, "first_bad_entry": None, "problem": None, "last_hash": prev}
