@@ -156,7 +156,7 @@ def test_audit_verify_command(busy, ledger_url, backend):
 
     ledger, red = busy
     runner = CliRunner()
-    args = ["--policies", str(POLICY_DIR), "--db", ledger_url, "audit", "verify"]
+    args = ["--policies", str(POLICY_DIR), "--db", ledger_url, "audit", "verify", "--json"]
     ok = runner.invoke(main, args)
     assert ok.exit_code == 0, ok.output
     assert json.loads(ok.stdout)["ok"] is True
@@ -165,6 +165,9 @@ def test_audit_verify_command(busy, ledger_url, backend):
     assert bad.exit_code == 1
     report = json.loads(bad.stdout)
     assert (report["ok"], report["first_bad_entry"]) == (False, red["id"])
+    readable = runner.invoke(main, args[:-1])  # without --json: a line a field, for people
+    assert readable.exit_code == 1
+    assert "ok: False" in readable.stdout and f"first_bad_entry: {red['id']}" in readable.stdout
 
 
 def test_verify_reads_in_pages_and_finds_the_same_entry(ledger):

@@ -1,8 +1,8 @@
 """`voucher ledger …` and `voucher audit verify`: the administrators' commands over the ledger.
 
 Each command opens the ledger at --db (or $VOUCHER_DATABASE_URL, else sqlite:///voucher.db),
-takes one step as --actor, and prints the result as JSON: what an administrator pastes
-into a ticket is what the API would have returned.
+takes one step as --actor, and prints the result: indented `name: value` lines for people,
+or with --json exactly what the API would have returned.
 """
 
 from __future__ import annotations
@@ -35,10 +35,47 @@ def _ledger(ctx: click.Context) -> Ledger:
 def _run(ctx: click.Context, step, *args, **kwargs) -> None:
     """Run one ledger step; a refusal is printed with its reason and exits 1, having written nothing."""
     try:
-        emit_json(step(*args, **kwargs))
+        result = step(*args, **kwargs)
     except VoucherError as exc:
         click.echo(f"refused: {exc.message}", err=True)
         ctx.exit(1)
+    _show(ctx, result)
+
+
+def _show(ctx: click.Context, data: object) -> None:
+    if ctx.find_root().obj.get("json"):
+        emit_json(data)
+    else:
+        _lines(data, 0)
+
+
+def _lines(data: object, depth: int) -> None:
+    pad = "  " * depth
+    if isinstance(data, dict):
+        for name, value in data.items():
+            if isinstance(value, (dict, list)) and value:
+                click.echo(f"{pad}{name}:")
+                _lines(value, depth + 1)
+            else:
+                click.echo(f"{pad}{name}: {'' if value is None or value == {} or value == [] else value}")
+    else:
+        for item in data:
+            if isinstance(item, (dict, list)):
+                click.echo(f"{pad}-")
+                _lines(item, depth + 1)
+            else:
+                click.echo(f"{pad}- {item}")
+
+
+def _remember_json(ctx: click.Context, param, value: bool) -> None:
+    if value:
+        ctx.find_root().obj["json"] = True
+
+
+def json_option(command):
+    """--json on every command: the machine-readable form of its result."""
+    return click.option("--json", is_flag=True, expose_value=False, callback=_remember_json,
+                        help="Machine-readable output.")(command)
 
 
 def _actor(ctx: click.Context) -> str:
@@ -75,6 +112,7 @@ def ledger() -> None:
 
 
 @ledger.command("register")
+@json_option
 @click.option("--profile", required=True, type=click.Path(exists=True, dir_okay=False))
 @click.pass_context
 def register_cmd(ctx, profile):
@@ -87,6 +125,7 @@ def register_cmd(ctx, profile):
 
 
 @ledger.command("onboard")
+@json_option
 @click.argument("party_id")
 @click.option("--kind", type=click.Choice(["provider", "platform"]), required=True)
 @click.option("--name", default="")
@@ -97,6 +136,7 @@ def onboard_cmd(ctx, party_id, kind, name):
 
 
 @ledger.command("exit")
+@json_option
 @click.argument("party_id")
 @click.option("--reason", required=True)
 @click.option("--forced", is_flag=True, help="强制退出 rather than a voluntary exit.")
@@ -107,6 +147,7 @@ def exit_cmd(ctx, party_id, reason, forced):
 
 
 @ledger.command("apply")
+@json_option
 @click.option("--enterprise", required=True, help="Unified social credit code.")
 @click.option("--policy", "policy_id", required=True)
 @click.option("--transaction", "tx_path", required=True, type=click.Path(exists=True, dir_okay=False),
@@ -120,6 +161,7 @@ def apply_cmd(ctx, enterprise, policy_id, tx_path, key):
 
 
 @ledger.command("approve")
+@json_option
 @click.argument("application")
 @click.option("--key", help="Idempotency key.")
 @click.pass_context
@@ -129,6 +171,7 @@ def approve_cmd(ctx, application, key):
 
 
 @ledger.command("reject")
+@json_option
 @click.argument("application")
 @click.option("--reason", required=True)
 @click.pass_context
@@ -137,6 +180,7 @@ def reject_cmd(ctx, application, reason):
 
 
 @ledger.command("issue")
+@json_option
 @click.option("--enterprise", required=True)
 @click.option("--transaction", "tx_path", required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option("--platform", required=True, help="The onboarded platform that carried the business.")
@@ -148,6 +192,7 @@ def issue_cmd(ctx, enterprise, tx_path, platform):
 
 
 @ledger.command("set-parameter")
+@json_option
 @click.argument("policy_id")
 @click.argument("name", type=click.Choice(["rate", "amount"]))
 @click.argument("value")
@@ -158,6 +203,7 @@ def set_parameter_cmd(ctx, policy_id, name, value):
 
 
 @ledger.command("redeem")
+@json_option
 @click.argument("voucher_id")
 @click.option("--enterprise", required=True, help="The holder.")
 @click.option("--amount", required=True)
@@ -170,6 +216,7 @@ def redeem_cmd(ctx, voucher_id, enterprise, amount, party, invoice):
 
 
 @ledger.command("settle")
+@json_option
 @click.argument("redemption_id")
 @click.option("--step", type=click.Choice(["request", "approve", "pay"]), required=True)
 @click.option("--party", help="The provider, for --step request.")
@@ -188,6 +235,7 @@ def settle_cmd(ctx, redemption_id, step, party):
 
 
 @ledger.command("expire")
+@json_option
 @click.option("--on", "on_date", type=DATE, help="Sweep as of this date (default today, China time).")
 @click.pass_context
 def expire_cmd(ctx, on_date):
@@ -196,6 +244,7 @@ def expire_cmd(ctx, on_date):
 
 
 @ledger.command("void")
+@json_option
 @click.argument("voucher_id")
 @click.option("--reason", required=True)
 @click.pass_context
@@ -204,6 +253,7 @@ def void_cmd(ctx, voucher_id, reason):
 
 
 @ledger.command("blacklist")
+@json_option
 @click.argument("subject")
 @click.option("--reason", required=True)
 @click.pass_context
@@ -213,6 +263,7 @@ def blacklist_cmd(ctx, subject, reason):
 
 
 @ledger.command("balances")
+@json_option
 @click.option("--enterprise")
 @click.option("--policy", "policy_id")
 @click.option("--year", type=int)
@@ -223,6 +274,7 @@ def balances_cmd(ctx, enterprise, policy_id, year, on_date):
 
 
 @ledger.command("history")
+@json_option
 @click.option("--enterprise")
 @click.option("--policy", "policy_id")
 @click.option("--year", type=int)
@@ -237,6 +289,7 @@ def history_cmd(ctx, enterprise, policy_id, year, voucher_id, after, limit):
 
 
 @ledger.command("report")
+@json_option
 @click.argument("policy_id")
 @click.argument("year", type=int)
 @click.pass_context
@@ -261,10 +314,11 @@ def audit() -> None:
 
 
 @audit.command("verify")
+@json_option
 @click.pass_context
 def verify_cmd(ctx):
     """Recompute the hash chain and every entry's balance; exit 1 at the first entry that does not match."""
     result = _ledger(ctx).verify()
-    emit_json(result)
+    _show(ctx, result)
     if not result["ok"]:
         ctx.exit(1)

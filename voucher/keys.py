@@ -19,6 +19,7 @@ in the ledger's database (table `api_keys`), so one URL and one backup hold both
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import secrets
 from datetime import UTC, datetime
@@ -165,10 +166,15 @@ def keys_revoke(key_id: str, revoked_by: str, database_url: str | None) -> None:
 
 @keys_cli.command("list")
 @click.option("--all", "include_revoked", is_flag=True, help="Include revoked keys.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @_DB
-def keys_list(include_revoked: bool, database_url: str | None) -> None:
+def keys_list(include_revoked: bool, as_json: bool, database_url: str | None) -> None:
     """List keys (ids, roles and subjects; never the keys themselves)."""
-    for row in list_keys(database_url, include_revoked=include_revoked):
+    rows = list_keys(database_url, include_revoked=include_revoked)
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
+        return
+    for row in rows:
         revoked = f"  revoked {row['revoked_at']}" if row["revoked_at"] else ""
         click.echo(f"{row['id']}  {row['role']:<10} {row['subject']:<24} {row['name'] or ''}{revoked}")
 

@@ -276,4 +276,5 @@ class PolicyTable:
             raise NotFound(f"no policy {policy_id!r}", field="policy_id") from None
 
     def in_force_on(self, day: date) -> list[Policy]:
-        return [p for p in self.policies if p.in_window(day)]
+        """Policies whose window holds `day`; a draft for comment is never in force."""
+        return [p for p in self.policies if p.status == IN_FORCE and p.in_window(day)]
