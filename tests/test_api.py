@@ -255,9 +255,20 @@ def test_a_platform_cannot_redeem_for_another_platform(world):
     r = world.platform.post(f"/v1/vouchers/{vid}/redemptions", {"enterprise": GUIYANG_A, "amount": "10.00",
                                                                  "invoice": "INV-X", "party": "other-platform"})
     assert r.status_code == 403 and r.get_json()["field"] == "party"
-    r = world.platform2.post(f"/v1/vouchers/{vid}/redemptions", {"enterprise": GUIYANG_B, "amount": "10.00",
-                                                                  "invoice": "INV-Y"})
-    assert r.status_code == 403  # the holder named is not the voucher's: vouchers are not transferable
+    # Another platform may not spend a voucher issued through gz-compute, even naming its true holder:
+    # voucher ids are sequential and credit codes public, so anything less would let it redeem any voucher.
+    for holder in (GUIYANG_B, GUIYANG_A):
+        r = world.platform2.post(f"/v1/vouchers/{vid}/redemptions", {"enterprise": holder, "amount": "10.00",
+                                                                      "invoice": "INV-Y"})
+        assert r.status_code == 404 and r.get_json()["field"] == "voucher"
+    held = world.platform2.post(f"/v1/vouchers/{vid}/holds", {"enterprise": GUIYANG_A, "amount": "10.00",
+                                                              "ttl_seconds": 60})
+    assert held.status_code == 404
+    assert world.ent_a.get(f"/v1/vouchers/{vid}").get_json()["available"] == "30000.00"  # nothing spent
+    # The issuing platform, naming someone else as the holder, is refused: vouchers are not transferable.
+    r = world.platform.post(f"/v1/vouchers/{vid}/redemptions", {"enterprise": GUIYANG_B, "amount": "10.00",
+                                                                 "invoice": "INV-W"})
+    assert r.status_code == 403 and r.get_json()["field"] == "voucher"
     assert world.provider.post(f"/v1/vouchers/{vid}/redemptions",
                                {"enterprise": GUIYANG_A, "amount": "10.00", "invoice": "INV-Z"}).status_code == 403
 

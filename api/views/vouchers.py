@@ -40,6 +40,17 @@ def show_voucher(voucher_id: str):
     return voucher
 
 
+def platform_may_spend(voucher_id: str) -> None:
+    """A platform spends only vouchers issued through it; any other is spent by its holder, naming the party.
+
+    Voucher ids are sequential and credit codes public, so without this a platform could
+    redeem any enterprise's voucher in its own favour. The issuing platform never changes,
+    so checking it before the ledger's transaction is safe.
+    """
+    if not may_see_voucher(ledger().voucher(voucher_id)):
+        raise NotFound(f"no voucher {voucher_id!r}", field="voucher")
+
+
 @blp.route("/vouchers/<id:voucher_id>/redemptions", methods=["POST"])
 @requires("platform", "enterprise")
 @idempotent(required=True)
@@ -53,6 +64,7 @@ def redeem(args: dict, voucher_id: str):
             raise Forbidden("a platform redeems for itself only", field="party")
         if "enterprise" not in args:
             raise InputError("enterprise", "the holder's credit code is required")
+        platform_may_spend(voucher_id)
         party, holder = who.subject, args["enterprise"]
     else:
         holder = own_enterprise(args.get("enterprise"))
@@ -71,6 +83,7 @@ def redeem(args: dict, voucher_id: str):
 def hold(args: dict, voucher_id: str):
     """Reserve voucher value during checkout; it lapses unless committed within ttl_seconds."""
     who = current_principal()
+    platform_may_spend(voucher_id)
     return ledger().hold(voucher_id, enterprise=args["enterprise"], amount=args["amount"], platform=who.subject,
                          ttl_seconds=args["ttl_seconds"], actor=who.actor, key=key())
 
