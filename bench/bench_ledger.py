@@ -7,14 +7,17 @@ A ledger posting is one balanced entry (two legs) chained to the previous hash, 
 under the ledger's write lock: the head row read and updated, the entry and its legs
 inserted. The floor is one plain INSERT of a row of similar width, with the same
 durability settings (SQLite: WAL, synchronous=FULL; PostgreSQL: its defaults). Both are
-run one commit per posting and in batches of --batch per commit. A third line times a
-whole voucher issue (calculator, quota read from the ledger, claims, outbox) per commit.
+run one commit per posting and in batches of --batch per commit, back to back in each of
+--rounds rounds, and the medians reported: fsync times swing on a shared machine, and
+interleaving lets a slow spell fall on the ledger and its floor alike. A third line times
+a whole voucher issue (calculator, quota read from the ledger, claims, outbox) per commit.
 """
 
 from __future__ import annotations
 
 import argparse
 import sqlite3
+import statistics
 import sys
 import tempfile
 import time
@@ -106,43 +109,58 @@ def fresh_pg(url: str) -> tuple[str, callable]:
     return f"{base}/{name}", drop
 
 
-def report(name: str, single: float, raw_single: float, batched: float, raw_batched: float, issues: float) -> None:
-    print(f"{name}: single  {single:9,.0f} postings/s   raw insert {raw_single:9,.0f}/s   ratio {single / raw_single:.2f}")
-    print(f"{name}: batched {batched:9,.0f} postings/s   raw insert {raw_batched:9,.0f}/s   ratio {batched / raw_batched:.2f}")
-    print(f"{name}: voucher issue (post_transaction, one commit each) {issues:,.0f}/s")
+def report(name: str, rounds: list[dict]) -> None:
+    """Medians over the rounds; each round measured the ledger and its floor back to back."""
+    def mid(key: str) -> float:
+        return statistics.median(r[key] for r in rounds)
+
+    def ratio(a: str, b: str) -> float:
+        return statistics.median(r[a] / r[b] for r in rounds)
+
+    print(f"{name}: single  {mid('one'):9,.0f} postings/s   raw insert {mid('raw1'):9,.0f}/s   "
+          f"ratio {ratio('one', 'raw1'):.2f} (median of {len(rounds)} rounds; "
+          f"range {min(r['one'] / r['raw1'] for r in rounds):.2f}-{max(r['one'] / r['raw1'] for r in rounds):.2f})")
+    print(f"{name}: batched {mid('many'):9,.0f} postings/s   raw insert {mid('rawb'):9,.0f}/s   "
+          f"ratio {ratio('many', 'rawb'):.2f}")
+    print(f"{name}: voucher issue (post_transaction, one commit each) {mid('issues'):,.0f}/s")
+
+
+def sqlite_round(tmp: str, i: int, n: int, batch: int) -> dict:
+    return {"raw1": raw_sqlite(f"{tmp}/raw1-{i}.db", n, 1), "one": ledger_postings(SQLiteStore(f"{tmp}/l1-{i}.db"), n, 1),
+            "rawb": raw_sqlite(f"{tmp}/rawb-{i}.db", n, batch),
+            "many": ledger_postings(SQLiteStore(f"{tmp}/lb-{i}.db"), n, batch),
+            "issues": voucher_issues(SQLiteStore(f"{tmp}/iss-{i}.db"), max(n // 4, 10))}
+
+
+def pg_round(server: str, n: int, batch: int) -> dict:
+    result = {}
+    for measure in ("raw1", "one", "rawb", "many", "issues"):
+        url, drop = fresh_pg(server)
+        try:
+            if measure.startswith("raw"):
+                result[measure] = raw_pg(url, n, 1 if measure == "raw1" else batch)
+                continue
+            store = PostgresStore(url)
+            result[measure] = (ledger_postings(store, n, 1) if measure == "one" else
+                               ledger_postings(store, n, batch) if measure == "many" else
+                               voucher_issues(store, max(n // 4, 10)))
+            store.close()
+        finally:
+            drop()
+    return result
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=2000, help="postings per measurement")
     parser.add_argument("--batch", type=int, default=100, help="postings per commit when batched")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds; the medians are reported")
     parser.add_argument("--pg", help="PostgreSQL server URL; a scratch database is created and dropped")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        raw1, raw_b = raw_sqlite(f"{tmp}/raw1.db", args.n, 1), raw_sqlite(f"{tmp}/rawb.db", args.n, args.batch)
-        one = ledger_postings(SQLiteStore(f"{tmp}/l1.db"), args.n, 1)
-        many = ledger_postings(SQLiteStore(f"{tmp}/lb.db"), args.n, args.batch)
-        issues = voucher_issues(SQLiteStore(f"{tmp}/iss.db"), max(args.n // 4, 10))
-        report("sqlite", one, raw1, many, raw_b, issues)
+        report("sqlite", [sqlite_round(tmp, i, args.n, args.batch) for i in range(args.rounds)])
     if args.pg:
-        results = []
-        for measure in ("raw1", "rawb", "one", "many", "issues"):
-            url, drop = fresh_pg(args.pg)
-            try:
-                if measure == "raw1":
-                    results.append(raw_pg(url, args.n, 1))
-                elif measure == "rawb":
-                    results.append(raw_pg(url, args.n, args.batch))
-                else:
-                    store = PostgresStore(url)
-                    results.append(ledger_postings(store, args.n, 1) if measure == "one" else
-                                   ledger_postings(store, args.n, args.batch) if measure == "many" else
-                                   voucher_issues(store, max(args.n // 4, 10)))
-                    store.close()
-            finally:
-                drop()
-        raw1, raw_b, one, many, issues = results
-        report("postgres", one, raw1, many, raw_b, issues)
+        report("postgres", [pg_round(args.pg, args.n, args.batch) for _ in range(args.rounds)])
 
 
 if __name__ == "__main__":
