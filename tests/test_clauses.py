@@ -673,3 +673,32 @@ def test_every_scheme_has_a_row(table):
             assert (p.stacking.group, p.stacking.clause) == ("hangzhou-ai", "从优、就高、不重复")
         if p.city == "福州市":
             assert p.status == "draft"
+
+
+def test_guizhou_data_provider_must_be_registered_in_guizhou(table):
+    """算力提供方与数据提供方应需在贵州省内注册独立法人: a condition on the data-provider role only."""
+    from datetime import date
+    from decimal import Decimal
+
+    from voucher.calculator import estimate
+    from voucher.enterprise import Enterprise, uscc_check_char
+    from voucher.transactions import Transaction
+
+    def enterprise(registered: str) -> Enterprise:
+        c17 = "91520100MA6H3K7Q2"
+        return Enterprise(c17 + uscc_check_char(c17), province="贵州省", city="贵阳市",
+                          registered_province=registered, roles=frozenset({"demand", "data_provider"}))
+
+    def sale(role: str) -> Transaction:
+        return Transaction(f"S-{role}", date(2026, 4, 1), "data_purchase", Decimal("1000000.00"), role=role,
+                           province="贵州省")
+
+    # Registered in Shanghai: as a data provider it is refused, naming the clause; as the demand side it is not.
+    elsewhere = estimate(table, enterprise("上海市"), [sale("data_provider"), sale("demand")])
+    result = elsewhere.result("guizhou-compute-voucher")
+    assert result.amount == Decimal("30000.00") and result.grants == 1  # the demand side's 3% of 1,000,000
+    count, refusal = result.refusals["eligibility"]
+    assert refusal.business == "" and "as data_provider" in refusal.reason and "应需在贵州省内注册" in refusal.reason
+    # Registered in Guizhou, the data provider's sale earns 3% too.
+    home = estimate(table, enterprise("贵州省"), [sale("data_provider")])
+    assert home.result("guizhou-compute-voucher").amount == Decimal("30000.00")

@@ -491,3 +491,15 @@ def test_every_known_role_loads(tmp_path):
     policy, errors = load_policy_file(write(tmp_path, broken(MINIMAL, 'roles = ["demand"]', f"roles = {roles}")))
     assert errors == []
     assert policy.roles == frozenset(ALL_ROLES)
+
+
+def test_a_condition_may_name_only_roles_the_policy_admits(tmp_path):
+    source = (ROOT / "policies" / "guizhou-compute-voucher.toml").read_text(encoding="utf-8")
+    broken = source.replace('roles = ["data_provider"]', 'roles = ["compute_provider"]')
+    assert broken != source
+    path = tmp_path / "guizhou-compute-voucher.toml"
+    path.write_text(broken, encoding="utf-8")
+    policies, errors = load_policies(tmp_path)
+    assert policies == []
+    assert [(e.field, e.message) for e in errors] == [
+        ("eligibility", "condition 2 names role 'compute_provider', which this policy does not admit")]

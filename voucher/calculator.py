@@ -82,6 +82,7 @@ class _Rule(NamedTuple):
     policy: Policy
     result: PolicyResult
     blocked: Refusal | None  # an enterprise condition failed: every business is refused alike
+    role_blocked: dict  # role → Refusal, where a condition for that claimant role fails
     start: date
     end: date
     roles: frozenset[str]
@@ -121,18 +122,30 @@ class Calculation:
                 tuple((level, getattr(caps, level), what) for level, what in COUNT_CAPS
                       if getattr(caps, level) is not None),
                 p.formula.aggregate == "year")
-        return _Rule(p, self.results[p.id], self._enterprise_refusal(p, include_drafts), *static)
+        return _Rule(p, self.results[p.id], self._enterprise_refusal(p, include_drafts), self._role_refusals(p),
+                     *static)
 
     def _enterprise_refusal(self, p: Policy, include_drafts: bool) -> Refusal | None:
         if p.status == DRAFT and not include_drafts:
             return Refusal("draft", "draft for comment (征求意见稿), not in force; ask with include_drafts "
                            "to see what it would give", "")
         for cond in p.eligibility:
-            if cond.field.startswith("enterprise."):
+            if cond.field.startswith("enterprise.") and not cond.roles:
                 actual = getattr(self.enterprise, cond.field[11:], None)
                 if not _test(cond.op, actual, cond.value):
                     return Refusal("eligibility", _describe(cond, actual), "")
         return None
+
+    def _role_refusals(self, p: Policy) -> dict[str, Refusal]:
+        """For each claimant role, the first enterprise condition for that role that fails (算力/数据提供方 …)."""
+        refusals: dict[str, Refusal] = {}
+        for cond in p.eligibility:
+            if cond.field.startswith("enterprise.") and cond.roles:
+                actual = getattr(self.enterprise, cond.field[11:], None)
+                if not _test(cond.op, actual, cond.value):
+                    for role in cond.roles - refusals.keys():
+                        refusals[role] = Refusal("eligibility", f"as {role}: {_describe(cond, actual)}", "")
+        return refusals
 
     def _refusal(self, r: _Rule, tx: Transaction) -> Refusal | None:
         if r.blocked:
@@ -143,7 +156,11 @@ class Calculation:
         if tx.role not in r.roles:
             return Refusal("role", lambda: f"role {tx.role!r} may not claim (allowed: {', '.join(sorted(p.roles))})",
                            tx.id)
+        if r.role_blocked and tx.role in r.role_blocked:
+            return r.role_blocked[tx.role]
         for attr, op, value, cond in r.conditions:
+            if cond.roles and tx.role not in cond.roles:
+                continue
             actual = getattr(tx, attr)
             if not _test(op, actual, value):
                 return Refusal("eligibility", lambda: _describe(cond, actual), tx.id)

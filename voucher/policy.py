@@ -29,6 +29,7 @@ class Condition(NamedTuple):
     op: str  # eq, ne, in, not_in, contains, not_contains
     value: object
     clause: str
+    roles: frozenset[str] = frozenset()  # the claimant roles it applies to; empty: every role
 
 
 class Milestone(NamedTuple):
@@ -167,7 +168,7 @@ class Policy:
                                                      "awards_per_year", "claims_per_entity", "years_per_entity")}
         return {**self.summary(), "document": self.document, "published_in": self.published_in, "clause": self.clause,
                 "interpretation": list(self.interpretation),
-                "eligibility": [{"field": e.field, "op": e.op, "clause": e.clause,
+                "eligibility": [{"field": e.field, "op": e.op, "clause": e.clause, "roles": sorted(e.roles),
                                  "value": sorted(e.value) if isinstance(e.value, (set, frozenset, tuple, list))
                                  else e.value} for e in self.eligibility],
                 "formula": {"kind": f.kind, "aggregate": f.aggregate, "rate": str(f.rate) if f.rate is not None else None,

@@ -36,6 +36,8 @@ class ConditionSchema(_Strict):
     op = fields.String(required=True, validate=validate.OneOf(["eq", "ne", "in", "not_in", "contains", "not_contains"]))
     value = fields.Raw(required=True)
     clause = fields.String(required=True)
+    roles = fields.List(fields.String(validate=validate.OneOf(sorted(ROLES))), load_default=list,
+                        metadata={"description": "Only claimants in these roles must meet it (default: all)."})
 
 
 class MilestoneSchema(_Strict):
@@ -137,6 +139,11 @@ class PolicySchema(_Strict):
         start, end = data.get("valid_from"), data.get("valid_until")
         if start and end and end < start:
             raise ValidationError("ends before valid_from", "valid_until")
+        for i, cond in enumerate(data.get("eligibility", [])):
+            stray = sorted(set(cond["roles"]) - set(data.get("roles", [])))
+            if stray:
+                raise ValidationError(f"condition {i} names role {stray[0]!r}, which this policy does not admit",
+                                      "eligibility")
         formula = data.get("formula", {})
         threshold = data.get("threshold")
         if threshold and threshold["on"] == "year" and formula.get("aggregate") != "year":
@@ -184,6 +191,7 @@ def build_policy(data: dict, *, version: str, source: str) -> Policy | list[Poli
         kinds=frozenset(d["kinds"]), roles=frozenset(d["roles"]), formula=formula,
         threshold=Threshold(t["amount"], t["inclusive"], t["on"], t["clause"]) if t else None,
         caps=Caps(**d["caps"]), voucher=VoucherTerms(**d["voucher"]), stacking=Stacking(**s),
-        eligibility=tuple(Condition(c["field"], c["op"], c["value"], c["clause"]) for c in d["eligibility"]),
+        eligibility=tuple(Condition(c["field"], c["op"], c["value"], c["clause"], frozenset(c["roles"]))
+                          for c in d["eligibility"]),
         interpretation=tuple(d["interpretation"]), source=source,
     )

@@ -36,6 +36,8 @@ class Condition(Schema):
     op = Str(required=True)
     value = fields.Raw(required=True, allow_none=True)
     clause = Str(required=True)
+    roles = fields.List(Str(), required=True,
+                        metadata={"description": "The claimant roles it applies to; empty: every role."})
 
 
 class Milestone(Schema):
