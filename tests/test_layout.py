@@ -26,7 +26,7 @@ def test_voucher_never_imports_api(path):
     assert not {n for n in imported(path) if n == "api" or n.startswith("api.")}
 
 
-@pytest.mark.parametrize("name", ["calculator", "results", "history", "money", "policy", "enterprise"])
+@pytest.mark.parametrize("name", ["calculator", "eligibility", "results", "history", "money", "policy", "enterprise"])
 def test_the_calculator_and_its_types_do_no_io(name):
     io = {"sqlite3", "sqlite_utils", "psycopg", "flask", "requests", "urllib", "http", "socket", "voucher.store",
           "voucher.ledger", "voucher.journal", "subprocess"}

@@ -22,6 +22,7 @@ from typing import NamedTuple
 
 from dateutil.relativedelta import relativedelta
 
+from voucher.eligibility import describe, enterprise_refusal, passes, role_refusals
 from voucher.enterprise import Enterprise
 from voucher.history import History
 from voucher.money import ZERO, to_fen
@@ -55,25 +56,6 @@ class _Year:
     kept: Decimal  # the businesses not set aside for another scheme: what the rate applies to
     last_day: date
     count: int = 0
-
-
-def _test(op: str, actual: object, expected: object) -> bool:
-    if op == "eq":
-        return actual == expected
-    if op == "ne":
-        return actual != expected
-    if op == "in":
-        return actual in expected
-    if op == "not_in":
-        return actual not in expected
-    if op == "contains":
-        return expected in actual
-    return expected not in actual  # not_contains
-
-
-def _describe(cond, actual: object) -> str:
-    shown = sorted(actual) if isinstance(actual, frozenset) else actual
-    return f"{cond.field} {cond.op} {cond.value!r} failed (is {shown!r}): {cond.clause}"
 
 
 class _Rule(NamedTuple):
@@ -122,30 +104,14 @@ class Calculation:
                 tuple((level, getattr(caps, level), what) for level, what in COUNT_CAPS
                       if getattr(caps, level) is not None),
                 p.formula.aggregate == "year")
-        return _Rule(p, self.results[p.id], self._enterprise_refusal(p, include_drafts), self._role_refusals(p),
+        return _Rule(p, self.results[p.id], self._enterprise_refusal(p, include_drafts), role_refusals(p, self.enterprise),
                      *static)
 
     def _enterprise_refusal(self, p: Policy, include_drafts: bool) -> Refusal | None:
         if p.status == DRAFT and not include_drafts:
             return Refusal("draft", "draft for comment (征求意见稿), not in force; ask with include_drafts "
                            "to see what it would give", "")
-        for cond in p.eligibility:
-            if cond.field.startswith("enterprise.") and not cond.roles:
-                actual = getattr(self.enterprise, cond.field[11:], None)
-                if not _test(cond.op, actual, cond.value):
-                    return Refusal("eligibility", _describe(cond, actual), "")
-        return None
-
-    def _role_refusals(self, p: Policy) -> dict[str, Refusal]:
-        """For each claimant role, the first enterprise condition for that role that fails (算力/数据提供方 …)."""
-        refusals: dict[str, Refusal] = {}
-        for cond in p.eligibility:
-            if cond.field.startswith("enterprise.") and cond.roles:
-                actual = getattr(self.enterprise, cond.field[11:], None)
-                if not _test(cond.op, actual, cond.value):
-                    for role in cond.roles - refusals.keys():
-                        refusals[role] = Refusal("eligibility", f"as {role}: {_describe(cond, actual)}", "")
-        return refusals
+        return enterprise_refusal(p, self.enterprise)
 
     def _refusal(self, r: _Rule, tx: Transaction) -> Refusal | None:
         if r.blocked:
@@ -162,8 +128,8 @@ class Calculation:
             if cond.roles and tx.role not in cond.roles:
                 continue
             actual = getattr(tx, attr)
-            if not _test(op, actual, value):
-                return Refusal("eligibility", lambda: _describe(cond, actual), tx.id)
+            if not passes(op, actual, value):
+                return Refusal("eligibility", lambda: describe(cond, actual), tx.id)
         claimed = self.state.businesses and self.state.claimed_by(tx.id, p.stacking.group, p.voucher.exclusive_group)
         if claimed:
             return Refusal("claimed", lambda: f"business {tx.id} was already claimed under {claimed} "

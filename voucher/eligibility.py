@@ -1,0 +1,53 @@
+"""Eligibility: the conditions a policy file sets on the enterprise and on the business.
+
+Enterprise conditions do not change during an estimate, so they are tested once per
+policy (and once per claimant role, for a condition that binds only some roles); the
+transaction conditions are tested per business by the calculator, with `passes`.
+"""
+
+from __future__ import annotations
+
+from voucher.enterprise import Enterprise
+from voucher.policy import Condition, Policy
+from voucher.results import Refusal
+
+
+def passes(op: str, actual: object, expected: object) -> bool:
+    if op == "eq":
+        return actual == expected
+    if op == "ne":
+        return actual != expected
+    if op == "in":
+        return actual in expected
+    if op == "not_in":
+        return actual not in expected
+    if op == "contains":
+        return expected in actual
+    return expected not in actual  # not_contains
+
+
+def describe(cond: Condition, actual: object) -> str:
+    shown = sorted(actual) if isinstance(actual, frozenset) else actual
+    return f"{cond.field} {cond.op} {cond.value!r} failed (is {shown!r}): {cond.clause}"
+
+
+def enterprise_refusal(p: Policy, enterprise: Enterprise) -> Refusal | None:
+    """The first enterprise condition binding every claimant that fails, if any."""
+    for cond in p.eligibility:
+        if cond.field.startswith("enterprise.") and not cond.roles:
+            actual = getattr(enterprise, cond.field[11:], None)
+            if not passes(cond.op, actual, cond.value):
+                return Refusal("eligibility", describe(cond, actual), "")
+    return None
+
+
+def role_refusals(p: Policy, enterprise: Enterprise) -> dict[str, Refusal]:
+    """For each claimant role, the first enterprise condition for that role that fails (算力/数据提供方 …)."""
+    refusals: dict[str, Refusal] = {}
+    for cond in p.eligibility:
+        if cond.field.startswith("enterprise.") and cond.roles:
+            actual = getattr(enterprise, cond.field[11:], None)
+            if not passes(cond.op, actual, cond.value):
+                for role in cond.roles - refusals.keys():
+                    refusals[role] = Refusal("eligibility", f"as {role}: {describe(cond, actual)}", "")
+    return refusals
