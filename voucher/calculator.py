@@ -182,14 +182,22 @@ class Calculation:
             return s.pool_used[(policy_id, year)]
         return ZERO  # per_item: nothing used before
 
+    def _count_used(self, level: str, policy_id: str, year: int, coming: set[int] = frozenset()) -> int:
+        """Awards in the year (all claimants), claims, or other years supported (with `coming` ones)."""
+        s = self.state
+        if level == "awards_per_year":
+            return s.pool_awards[(policy_id, year)]
+        if level == "claims_per_entity":
+            return s.claims[policy_id]
+        return len((s.years[policy_id] | coming) - {year})
+
     def _caps(self, r: _Rule, year: int, amount: Decimal) -> tuple[Decimal, tuple[CapStep, ...], Refusal | None]:
         """Apply each cap the clause names: the item, then the enterprise, then shared pools."""
         pid, s = r.policy.id, self.state
         if amount <= 0:  # a zero base or rate: nothing to grant, and no quota or claim to spend on it
             return ZERO, (), Refusal("zero", f"nothing to grant: the amount before caps is {amount:,.2f}", "")
         for level, limit, what in r.count_caps:
-            used = (s.pool_awards[(pid, year)] if level == "awards_per_year" else
-                    s.claims[pid] if level == "claims_per_entity" else len(s.years[pid] - {year}))
+            used = self._count_used(level, pid, year)
             if used >= limit:
                 step = CapStep(level, Decimal(limit), Decimal(used), amount)
                 refusal = self.exhausted[(pid, year)] = Refusal("cap", f"at most {limit} {what}; {used} used", "")
@@ -268,19 +276,17 @@ class Calculation:
         never pass it); after that rate × amount, within the quota its caps leave once the
         year's businesses already kept are counted.
         """
-        p, s = r.policy, self.state
+        p = r.policy
         acc = self.years[(p.id, tx.year)]
         rate = self._value(p, "rate")
         if rate is None or (p.threshold and not p.threshold.passes(acc.eligible)) or (p.id, tx.year) in self.exhausted:
             return ZERO
+        # Years of this run that will be supported count against years_per_entity too.
+        coming = {y for (pid, y), a in self.years.items()
+                  if pid == p.id and a.kept > 0 and (not p.threshold or p.threshold.passes(a.eligible))
+                  } if r.count_caps else set()
         for level, limit, _ in r.count_caps:
-            if level == "years_per_entity":  # years of this run that will be supported count too
-                coming = {y for (pid, y), a in self.years.items()
-                          if pid == p.id and a.kept > 0 and (not p.threshold or p.threshold.passes(a.eligible))}
-                used = len((s.years[p.id] | coming) - {tx.year})
-            else:
-                used = s.pool_awards[(p.id, tx.year)] if level == "awards_per_year" else s.claims[p.id]
-            if used >= limit:
+            if self._count_used(level, p.id, tx.year, coming) >= limit:
                 return ZERO
         offer = to_fen(tx.amount * rate, p.formula.rounding)
         for level, limit in r.money_caps:
@@ -309,8 +315,7 @@ class Calculation:
                 return Refusal(spent.code, spent.reason, tx.id)
         if p.threshold and not p.threshold.passes(tx.amount):
             return Refusal("threshold", lambda: f"{tx.amount:,.2f} does not pass the threshold "
-                           f"{p.threshold.describe()} ({'inclusive' if p.threshold.inclusive else 'strict'}: "
-                           f"{p.threshold.clause})", tx.id)
+                           f"{p.threshold.explain()}", tx.id)
         priced = self._price(p, tx)
         if priced.__class__ is Refusal:
             return priced
@@ -340,8 +345,7 @@ class Calculation:
             if p.threshold and not p.threshold.passes(acc.eligible):
                 r.result.refuse(Refusal(
                     "threshold", f"{year}: annual total {acc.eligible:,.2f} does not pass the threshold "
-                    f"{p.threshold.describe()} ({'inclusive' if p.threshold.inclusive else 'strict'}: "
-                    f"{p.threshold.clause})", business))
+                    f"{p.threshold.explain()}", business))
                 continue
             if acc.kept <= 0:
                 continue  # every business of the year went to a higher scheme; refusals say so

@@ -9,6 +9,7 @@ before anything is written, and the transaction rolls back.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
 
@@ -122,11 +123,11 @@ class Lifecycle:
     # --- quota the ledger already holds ---------------------------------------------------
 
     def history(self, tx: Tx, code: str, policies: list[Policy], business: str | None = None,
-                year: int | None = None) -> History:
+                years: Iterable[int] = ()) -> History:
         """What counts against each cap now: net grants (issued less returned) read from the budget postings.
 
-        Reads only what the business's caps look at: this enterprise's grants, and all
-        claimants' grants and award counts in `year` (the shared pools).
+        Reads only what the caps look at: this enterprise's grants, and all claimants'
+        grants and award counts in each of `years` (the shared pools).
         """
         h = History()
         for p in policies:
@@ -140,7 +141,7 @@ class Lifecycle:
                 h.claims[p.id] += 1
                 h.years[p.id].add(row["year"])
                 h.once_keys.update((p.id, k) for k in json.loads(row["once_keys"] or "[]"))
-            if year is not None:
+            for year in years:
                 used = tx.value("SELECT -COALESCE(SUM(amount), 0) FROM postings WHERE kind = 'budget' "
                                 "AND policy_id = ? AND year = ?", (p.id, year))
                 h.pool_used[(p.id, year)] = from_fen(used)
@@ -185,7 +186,7 @@ class Lifecycle:
         """Run the calculator for one business under one policy against the ledger's quota, or refuse."""
         calc = Calculation(PolicyTable([policy]), enterprise, include_drafts=False,
                            parameters=self.parameters(tx, parameters),
-                           history=self.history(tx, enterprise.credit_code, [policy], t.id, t.year))
+                           history=self.history(tx, enterprise.credit_code, [policy], t.id, (t.year,)))
         grants = calc.feed(t) + calc.finish()
         if grants and grants[0].amount > 0:
             return grants[0]
@@ -265,7 +266,7 @@ class Lifecycle:
             enterprise = self._enterprise(tx, code)
             policies = [p for p in self.table.by_kind.get(t.kind, ()) if p.voucher.issues_voucher]
             calc = Calculation(PolicyTable(policies), enterprise, parameters=self.parameters(tx, parameters),
-                               history=self.history(tx, enterprise.credit_code, policies, t.id, t.year))
+                               history=self.history(tx, enterprise.credit_code, policies, t.id, (t.year,)))
             grants = [g for g in calc.feed(t) if g.amount > 0]
             self.append(tx, "transaction.post", actor=actor, enterprise=enterprise.credit_code, year=t.year,
                         ref=t.id, memo=t.to_dict())

@@ -78,6 +78,10 @@ class Threshold:
     def describe(self) -> str:
         return f"{'≥' if self.inclusive else '>'} {self.amount:,.2f}"
 
+    def explain(self) -> str:
+        """The test with its reading and its words: '> 5,000,000.00 (strict: 年度交易金额超过 500 万元)'."""
+        return f"{self.describe()} ({'inclusive' if self.inclusive else 'strict'}: {self.clause})"
+
 
 @dataclass(frozen=True, slots=True)
 class Caps:

@@ -56,10 +56,7 @@ class Redemptions:
         """The checkout completed: the held value becomes a redemption in the platform's favour."""
         def work(tx: Tx) -> dict:
             h = self._open_hold(tx, hold_id, platform)
-            v = self._voucher_row(tx, h["voucher_id"])
-            self._enterprise(tx, v["enterprise"])  # a blacklisted holder no longer redeems
-            if v["expires_on"] and self.today() > date.fromisoformat(v["expires_on"]):
-                raise Conflict(f"voucher {v['id']} expired after {v['expires_on']} (逾期作废)", field="voucher")
+            v = self._live(tx, self._voucher_row(tx, h["voucher_id"]))  # not expired, nor its holder blacklisted
             self._check_invoice(tx, invoice)
             tx.run("UPDATE holds SET status = 'committed' WHERE id = ?", (hold_id,))
             return self._redeem(tx, v, from_fen(h["amount"]), platform, invoice, actor, source="hold", hold_id=hold_id)
@@ -132,16 +129,21 @@ class Redemptions:
         if v["enterprise"] != enterprise:
             raise Forbidden(f"voucher {voucher_id} belongs to another enterprise; vouchers are not transferable "
                             "(不得转让)", field="voucher")
-        self._enterprise(tx, enterprise)
-        if v["status"] in ("expired", "voided"):
-            raise Conflict(f"voucher {voucher_id} is {v['status']}", field="voucher")
-        if v["expires_on"] and self.today() > date.fromisoformat(v["expires_on"]):
-            raise Conflict(f"voucher {voucher_id} expired after {v['expires_on']} (逾期作废)", field="voucher")
+        self._live(tx, v)
         self.lapse_holds(tx, voucher_id)
         available = self.balance(tx, account=f"voucher:{voucher_id}")
         if value > available:
             raise Conflict(f"amount {plain(value)} is more than the {plain(available)} available on {voucher_id}",
                            field="amount")
+        return v
+
+    def _live(self, tx: Tx, v: dict) -> dict:
+        """The voucher row, if it may be spent today: not closed, not past its last day, its holder in good standing."""
+        self._enterprise(tx, v["enterprise"])
+        if v["status"] in ("expired", "voided"):
+            raise Conflict(f"voucher {v['id']} is {v['status']}", field="voucher")
+        if v["expires_on"] and self.today() > date.fromisoformat(v["expires_on"]):
+            raise Conflict(f"voucher {v['id']} expired after {v['expires_on']} (逾期作废)", field="voucher")
         return v
 
     def _check_invoice(self, tx: Tx, invoice: str) -> None:

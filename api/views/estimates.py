@@ -48,14 +48,7 @@ def registered(tx, code: str) -> Enterprise:
 
 def ledger_history(book, tx, code: str, years: set[int]):
     """The enterprise's own grants, and the shared pools in every year the transactions fall in."""
-    policies = list(policy_table())
-    ordered = sorted(years)
-    history = book.history(tx, code, policies, year=ordered[0] if ordered else None)
-    for year in ordered[1:]:
-        more = book.history(tx, code, policies, year=year)
-        history.pool_used.update(more.pool_used)
-        history.pool_awards.update(more.pool_awards)
-    return history
+    return book.history(tx, code, list(policy_table()), years=sorted(years))
 
 
 @blp.route("", methods=["POST"])
