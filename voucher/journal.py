@@ -55,6 +55,12 @@ def chain_hash(prev_hash: str, entry: dict, postings: list[tuple[str, int]]) -> 
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def equal_to(filters: dict) -> tuple[list[str], list]:
+    """SQL conditions `column = ?` and their parameters, for each filter that is given (not None)."""
+    given = {column: value for column, value in filters.items() if value is not None}
+    return [f"{column} = ?" for column in given], list(given.values())
+
+
 def fingerprint(request: object) -> str:
     text = json.dumps(request, sort_keys=True, ensure_ascii=False, default=str, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
@@ -133,12 +139,8 @@ class Journal:
                 enterprise: str | None = None, policy_id: str | None = None, year: int | None = None,
                 party: str | None = None, on: date | None = None) -> Decimal:
         """Sum of postings matching every filter given, up to and including day `on`."""
-        where, params = [], []
-        for column, value in (("account", account), ("kind", kind), ("enterprise", enterprise),
-                              ("policy_id", policy_id), ("year", year), ("party", party)):
-            if value is not None:
-                where.append(f"{column} = ?")
-                params.append(value)
+        where, params = equal_to({"account": account, "kind": kind, "enterprise": enterprise,
+                                  "policy_id": policy_id, "year": year, "party": party})
         if on is not None:
             where.append("day <= ?")
             params.append(on.isoformat())

@@ -9,6 +9,7 @@ from datetime import date
 from typing import IO
 
 from voucher.errors import InputError
+from voucher.journal import equal_to
 from voucher.money import plain
 from voucher.store import from_fen
 
@@ -21,7 +22,7 @@ class Reports:
     def balances(self, *, enterprise: str | None = None, policy_id: str | None = None, year: int | None = None,
                  on: date | None = None) -> dict:
         """Every account touched by the filters, with its balance at the end of day `on` (default: now)."""
-        where, params = _where({"enterprise": enterprise, "policy_id": policy_id, "year": year})
+        where, params = equal_to({"enterprise": enterprise, "policy_id": policy_id, "year": year})
         if on:
             where.append("day <= ?")
             params.append(on.isoformat())
@@ -46,7 +47,7 @@ class Reports:
             raise InputError(sorted(unknown)[0], "is not a filter; use " + ", ".join(ENTRY_FILTERS))
         if not isinstance(limit, int) or not 1 <= limit <= 1000:
             raise InputError("limit", "must be from 1 to 1000")
-        where, params = _where(filters)
+        where, params = equal_to(filters)
         where.append("id > ?")
         params.append(int(after))
         with self.store.read() as tx:
@@ -68,7 +69,7 @@ class Reports:
 
     def vouchers(self, *, enterprise: str | None = None, policy_id: str | None = None, status: str | None = None,
                  after: str | None = None, limit: int = 100) -> dict:
-        where, params = _where({"enterprise": enterprise, "policy_id": policy_id, "status": status})
+        where, params = equal_to({"enterprise": enterprise, "policy_id": policy_id, "status": status})
         with self.store.read() as tx:
             rows = tx.rows("SELECT id, entry_id FROM vouchers" + (" WHERE " + " AND ".join(where) if where else "")
                            + " ORDER BY entry_id", params)
@@ -144,11 +145,3 @@ class Reports:
                    r["year"] or "", r["voucher_id"] or "", r["ref"] or "", r["reverses"] or "",
                    r["account"] or "", amount, r["hash"])
 
-
-def _where(filters: dict) -> tuple[list[str], list]:
-    where, params = [], []
-    for column, value in filters.items():
-        if value is not None:
-            where.append(f"{column} = ?")
-            params.append(value)
-    return where, params
