@@ -431,3 +431,30 @@ def worker_main() -> None:
         print(json.dumps(result, ensure_ascii=False, default=str), flush=True)
     led.close()
     print(json.dumps({"done": True}), flush=True)
+
+
+# --- a ledger written by an older release ------------------------------------------------------
+
+OLD_LEDGER = TESTS_DIR / "data" / "ledger-0001.json"
+
+
+def load_old_ledger(url: str) -> dict:
+    """Fill the database at `url` with the rows of `tests/data/ledger-0001.json`, in schema 0001 only.
+
+    Opening a ledger on it afterwards runs the later migration steps, as an upgrade would.
+    Returns the file's tables, to compare with what the migrated ledger shows.
+    """
+    from voucher.schema import FIRST_STEP
+    from voucher.store import open_store
+
+    tables = json.loads(OLD_LEDGER.read_text(encoding="utf-8"))["tables"]
+    store = open_store(url, upto=FIRST_STEP)
+    try:
+        with store.write() as tx:
+            tx.run("DELETE FROM head")
+            for name, rows in tables.items():
+                if rows:
+                    tx.insert_many(name, rows)
+    finally:
+        store.close()
+    return tables

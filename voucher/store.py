@@ -22,49 +22,12 @@ from pathlib import Path
 
 from voucher.errors import InputError
 from voucher.money import FEN
+from voucher.schema import FIRST_STEP, FIRST_TABLES, STEPS, Step, create_table_sql, current_tables, step_sql
 
-# name → (columns {name: "int"|"text"}, primary key, unique indexes, plain indexes)
-TABLES: dict[str, tuple[dict[str, str], tuple[str, ...], list[tuple[str, ...]], list[tuple[str, ...]]]] = {
-    "head": ({"id": "int", "last_id": "int", "last_hash": "text"}, ("id",), [], []),
-    "entries": ({"id": "int", "at": "text", "day": "text", "event": "text", "actor": "text", "enterprise": "text",
-                 "policy_id": "text", "year": "int", "voucher_id": "text", "ref": "text", "reverses": "int",
-                 "memo": "text", "prev_hash": "text", "hash": "text"}, ("id",), [],
-                [("enterprise",), ("voucher_id",), ("policy_id", "year")]),
-    "postings": ({"entry_id": "int", "n": "int", "account": "text", "kind": "text", "enterprise": "text",
-                  "policy_id": "text", "year": "int", "party": "text", "amount": "int", "day": "text"},
-                 ("entry_id", "n"), [], [("kind", "policy_id", "year", "enterprise"),
-                                         ("kind", "policy_id", "enterprise"), ("account",)]),
-    "enterprises": ({"credit_code": "text", "profile": "text", "status": "text", "entry_id": "int"},
-                    ("credit_code",), [], []),
-    "parties": ({"id": "text", "kind": "text", "name": "text", "status": "text", "entry_id": "int"},
-                ("id",), [], []),
-    "applications": ({"id": "text", "enterprise": "text", "policy_id": "text", "business": "text",
-                      "tx": "text", "status": "text", "voucher_id": "text", "platform": "text", "actor": "text",
-                      "reason": "text", "entry_id": "int"}, ("id",), [], [("enterprise",)]),
-    "vouchers": ({"id": "text", "enterprise": "text", "policy_id": "text", "policy_version": "text",
-                  "kind": "text", "business": "text", "year": "int", "face": "int", "issued_on": "text",
-                  "expires_on": "text", "status": "text", "platform": "text", "once_keys": "text",
-                  "application_id": "text", "entry_id": "int"}, ("id",), [],
-                 [("enterprise", "policy_id"), ("policy_id", "year"), ("status", "expires_on")]),
-    "claims": ({"business": "text", "scope": "text", "voucher_id": "text", "policy_id": "text"},
-               ("business", "scope"), [], []),
-    "redemptions": ({"id": "text", "voucher_id": "text", "party": "text", "amount": "int", "invoice": "text",
-                     "status": "text", "proof_hash": "text", "rating": "int", "approved_by": "text",
-                     "paid_by": "text", "hold_id": "text", "entry_id": "int"}, ("id",), [("invoice",)],
-                    [("voucher_id",)]),
-    "holds": ({"id": "text", "voucher_id": "text", "party": "text", "amount": "int", "expires_at": "text",
-               "status": "text", "entry_id": "int"}, ("id",), [], [("voucher_id",)]),
-    "parameters": ({"policy_id": "text", "name": "text", "value": "text", "entry_id": "int"},
-                   ("policy_id", "name"), [], []),
-    "api_keys": ({"id": "text", "hash": "text", "role": "text", "subject": "text", "name": "text",
-                  "created_at": "text", "created_by": "text", "revoked_at": "text", "revoked_by": "text"},
-                 ("id",), [("hash",)], []),
-    "requests": ({"key": "text", "fingerprint": "text", "response": "text", "at": "text"}, ("key",), [], []),
-    "outbox": ({"id": "int", "entry_id": "int", "type": "text", "subjects": "text", "payload": "text",
-                "at": "text"}, ("id",), [], [("entry_id",)]),
-}
 
-SCHEMA_VERSION = "0001_ledger"
+
+TABLES = current_tables()
+"""Every table of the domain's schema, with its columns, after all steps."""
 
 
 def to_fen_int(amount: Decimal) -> int:
@@ -139,7 +102,7 @@ class SQLiteStore:
 
     dialect = "sqlite"
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, upto: str | None = None) -> None:
         import sqlite_utils
 
         self.path = path
@@ -154,7 +117,7 @@ class SQLiteStore:
         self.conn.execute("PRAGMA busy_timeout=60000")
         self.db = sqlite_utils.Database(self.conn)
         self._lock = threading.RLock()
-        migrate_sqlite(self.db)
+        migrate_sqlite(self.db, upto)
 
     @contextmanager
     def write(self) -> Iterator[Tx]:
@@ -208,24 +171,35 @@ def _pg_params(sql: str) -> str:
     return sql.replace("%", "%%").replace("?", "%s")
 
 
-def migrate_sqlite(db) -> None:
+def all_steps() -> list[Step]:
+    """The domain's steps, then those other parts registered (the API's webhook tables)."""
+    return [*STEPS, *(Step(name, sql=tuple(statements)) for name, statements in EXTRA_MIGRATIONS)]
+
+
+def run_step(tx: Tx, step: Step, dialect: str) -> None:
+    for sql in step_sql(step, dialect):
+        tx.run(sql)
+    if step.python is not None:
+        step.python(tx)
+
+
+def migrate_sqlite(db, upto: str | None = None) -> None:
+    """Apply every step not yet applied (or up to and including `upto`, for tests of old files)."""
     from sqlite_utils.migrations import Migrations
 
     migrations = Migrations("voucher")
 
-    @migrations(name=SCHEMA_VERSION)
+    @migrations(name=FIRST_STEP)
     def create_ledger(db) -> None:
-        for name, (columns, pk, uniques, indexes) in TABLES.items():
-            types = {c: (int if t == "int" else str) for c, t in columns.items()}
-            db[name].create(types, pk=pk if len(pk) > 1 else pk[0], strict=True)
-            for cols in uniques:
-                db[name].create_index(list(cols), unique=True)
-            for cols in indexes:
-                db[name].create_index(list(cols))
+        for name, table in FIRST_TABLES.items():
+            for sql in create_table_sql(name, table, "sqlite"):
+                db.execute(sql)
         db["head"].insert({"id": 1, "last_id": 0, "last_hash": ""})
 
-    for step in EXTRA_MIGRATIONS:
-        migrations(name=step[0])(lambda db, sql=step[1]: [db.execute(s) for s in sql])
+    for step in ([] if upto == FIRST_STEP else all_steps()):
+        migrations(name=step.name)(lambda db, step=step: run_step(Tx(db.conn.cursor(), _same), step, "sqlite"))
+        if step.name == upto:
+            break
     # One migrator at a time: processes opening a new file at once wait here on the write lock
     # (sqlite-utils nests each migration in a savepoint), then find the schema already made.
     db.conn.execute("BEGIN IMMEDIATE")
@@ -247,37 +221,35 @@ class PostgresStore:
 
     dialect = "postgres"
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, upto: str | None = None) -> None:
         import psycopg
         from psycopg.rows import dict_row
 
         self.url = url
         self.conn = psycopg.connect(url, row_factory=dict_row, autocommit=True)
         self._lock = threading.RLock()
-        self._migrate()
+        self._migrate(upto)
 
-    def _migrate(self) -> None:
+    def _migrate(self, upto: str | None = None) -> None:
         with self.conn.transaction():
             cur = self.conn.cursor()
             cur.execute("SELECT pg_advisory_xact_lock(7243001)")  # one migrator at a time
             cur.execute("CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT)")
             cur.execute("SELECT name FROM schema_migrations")
             done = {r["name"] for r in cur.fetchall()}
-            if SCHEMA_VERSION not in done:
-                for name, (columns, pk, uniques, indexes) in TABLES.items():
-                    cols = ", ".join(f"{c} {'BIGINT' if t == 'int' else 'TEXT'}" for c, t in columns.items())
-                    cur.execute(f"CREATE TABLE {name} ({cols}, PRIMARY KEY ({', '.join(pk)}))")
-                    for cols_ in uniques:
-                        cur.execute(f"CREATE UNIQUE INDEX ON {name} ({', '.join(cols_)})")
-                    for cols_ in indexes:
-                        cur.execute(f"CREATE INDEX ON {name} ({', '.join(cols_)})")
-                cur.execute("INSERT INTO head (id, last_id, last_hash) VALUES (1, 0, '')")
-                cur.execute("INSERT INTO schema_migrations VALUES (%s, now()::text)", (SCHEMA_VERSION,))
-            for name, statements in EXTRA_MIGRATIONS:
-                if name not in done:
-                    for sql in statements:
+            tx = Tx(cur, _pg_params)
+            if FIRST_STEP not in done:
+                for name, table in FIRST_TABLES.items():
+                    for sql in create_table_sql(name, table, "postgres"):
                         cur.execute(sql)
-                    cur.execute("INSERT INTO schema_migrations VALUES (%s, now()::text)", (name,))
+                cur.execute("INSERT INTO head (id, last_id, last_hash) VALUES (1, 0, '')")
+                cur.execute("INSERT INTO schema_migrations VALUES (%s, now()::text)", (FIRST_STEP,))
+            for step in ([] if upto == FIRST_STEP else all_steps()):
+                if step.name not in done:
+                    run_step(tx, step, "postgres")
+                    cur.execute("INSERT INTO schema_migrations VALUES (%s, now()::text)", (step.name,))
+                if step.name == upto:
+                    break
 
     @contextmanager
     def write(self) -> Iterator[Tx]:
@@ -299,15 +271,18 @@ class PostgresStore:
         self.conn.close()
 
 
-def open_store(url: str | None = None):
-    """sqlite:///path/to/ledger.db (the default: voucher.db here), or postgresql://..."""
+def open_store(url: str | None = None, *, upto: str | None = None):
+    """sqlite:///path/to/ledger.db (the default: voucher.db here), or postgresql://...
+
+    `upto` stops migrating after that step: tests use it to make a ledger of an older schema.
+    """
     import os
 
     url = url or os.environ.get("VOUCHER_DATABASE_URL") or "sqlite:///voucher.db"
     if url.startswith(("postgresql://", "postgres://")):
-        return PostgresStore(url)
+        return PostgresStore(url, upto)
     if url.startswith("sqlite:///"):
-        return SQLiteStore(url[len("sqlite:///"):])
+        return SQLiteStore(url[len("sqlite:///"):], upto)
     if url == "sqlite://" or url == ":memory:":
-        return SQLiteStore(":memory:")
+        return SQLiteStore(":memory:", upto)
     raise InputError("database_url", f"{url!r}: use sqlite:///path.db or postgresql://host/db")

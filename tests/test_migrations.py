@@ -1,0 +1,23 @@
+"""A ledger made by an older release migrates when opened, and still verifies."""
+
+from __future__ import annotations
+
+from ledger_support import backend, ledger_url, load_old_ledger, policy_table  # noqa: F401
+
+from voucher.ledger import open_ledger
+from voucher.store import TABLES
+
+
+def test_a_ledger_of_schema_0001_migrates_and_verifies(ledger_url):
+    old = load_old_ledger(ledger_url)
+    led = open_ledger(ledger_url, table=policy_table())
+    try:
+        result = led.verify()
+        assert result["ok"], result
+        assert result["entries"] == len(old["entries"]) == 35
+        with led.store.read() as tx:
+            for name in TABLES:  # every table of today's schema exists, the old rows are all there
+                count = tx.value(f"SELECT COUNT(*) FROM {name}")
+                assert count >= len(old.get(name, [])), name
+    finally:
+        led.close()
