@@ -13,13 +13,15 @@ from datetime import datetime
 
 from voucher.journal import Journal
 from voucher.lifecycle import Lifecycle
+from voucher.parties import Parties
+from voucher.quota import Quota
 from voucher.policy import PolicyTable, load_policy_table
 from voucher.redemption import Redemptions
 from voucher.reports import Reports
 from voucher.store import open_store
 
 
-class Ledger(Lifecycle, Redemptions, Reports, Journal):
+class Ledger(Lifecycle, Parties, Quota, Redemptions, Reports, Journal):
     """One ledger over one store, applying one policy table."""
 
     def __init__(self, store, table: PolicyTable, clock: Callable[[], datetime] | None = None) -> None:

@@ -1,4 +1,4 @@
-"""Voucher lifecycle up to issue, and its ends: apply, approve (issue), reject, expire, void, blacklist.
+"""Voucher lifecycle up to issue, and its ends: apply, approve (issue), reject, expire, void.
 
 Every step runs as one write transaction: the checks read what the ledger holds now
 and the write follows with no other writer in between (see `store.py`), so caps,
@@ -9,191 +9,25 @@ before anything is written, and the transaction rolls back.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
 
 from voucher.calculator import Calculation, expiry_date
-from voucher.enterprise import Enterprise, validate_credit_code
-from voucher.errors import CapReached, Conflict, Forbidden, InputError, NotFound
-from voucher.history import History
+from voucher.enterprise import Enterprise
+from voucher.errors import Conflict, Forbidden, InputError, NotFound
 from voucher.journal import Posting
-from voucher.money import parse_money, parse_rate, plain
-from voucher.policy import Policy, PolicyTable
+from voucher.money import plain
+from voucher.policy import PolicyTable
+from voucher.quota import NotEligible
 from voucher.results import Grant
 from voucher.store import Tx, from_fen, to_fen_int
 from voucher.transactions import Transaction, transaction_from_dict
 
-
-class NotEligible(Conflict):
-    """The policy does not apply to this enterprise or business (the reason names the condition)."""
-
-    code = "not_eligible"
-
-
-REFUSAL_ERRORS = {"cap": CapReached, "claimed": Conflict, "once": Conflict}
+__all__ = ["Lifecycle", "NotEligible"]
 
 
 class Lifecycle:
     table: PolicyTable
-
-    # --- parties -------------------------------------------------------------------------
-
-    def register_enterprise(self, enterprise: Enterprise, *, actor: str, key: str | None = None) -> dict:
-        """Record or update an enterprise's profile; its standing (blacklist) is kept."""
-        def work(tx: Tx) -> dict:
-            row = tx.one("SELECT status FROM enterprises WHERE credit_code = ?", (enterprise.credit_code,))
-            entry = self.append(tx, "enterprise.register", actor=actor, enterprise=enterprise.credit_code,
-                                memo=enterprise.to_dict())
-            profile = json.dumps(enterprise.to_dict(), ensure_ascii=False)
-            if row:
-                tx.run("UPDATE enterprises SET profile = ?, entry_id = ? WHERE credit_code = ?",
-                       (profile, entry, enterprise.credit_code))
-            else:
-                tx.insert("enterprises", {"credit_code": enterprise.credit_code, "profile": profile,
-                                          "status": "active", "entry_id": entry})
-            return {"credit_code": enterprise.credit_code, "status": row["status"] if row else "active"}
-        return self.idempotent(key, ["register", enterprise.to_dict(), actor], work)
-
-    def onboard_party(self, party_id: str, kind: str, name: str, *, actor: str, key: str | None = None) -> dict:
-        """Admit a provider (服务商) or platform; only onboarded parties can take redemptions."""
-        if kind not in ("provider", "platform"):
-            raise InputError("kind", "must be provider or platform")
-        if not party_id or len(party_id) > 100:
-            raise InputError("party_id", "is required (at most 100 characters)")
-
-        def work(tx: Tx) -> dict:
-            row = tx.one("SELECT status FROM parties WHERE id = ?", (party_id,))
-            if row and row["status"] == "blacklisted":
-                raise Forbidden(f"{party_id} is blacklisted and cannot be onboarded", field="party_id")
-            entry = self.append(tx, "party.onboard", actor=actor, ref=party_id, memo={"kind": kind, "name": name})
-            if row:
-                tx.run("UPDATE parties SET status = 'onboarded', kind = ?, name = ?, entry_id = ? WHERE id = ?",
-                       (kind, name, entry, party_id))
-            else:
-                tx.insert("parties", {"id": party_id, "kind": kind, "name": name, "status": "onboarded",
-                                      "entry_id": entry})
-            return {"id": party_id, "kind": kind, "name": name, "status": "onboarded"}
-        return self.idempotent(key, ["onboard", party_id, kind, name, actor], work)
-
-    def exit_party(self, party_id: str, *, reason: str, forced: bool, actor: str, key: str | None = None) -> dict:
-        """A provider leaves, voluntarily or forced out (强制退出); it takes no new redemptions."""
-        def work(tx: Tx) -> dict:
-            self._party(tx, party_id)
-            entry = self.append(tx, "party.exit", actor=actor, ref=party_id, memo={"reason": reason, "forced": forced})
-            tx.run("UPDATE parties SET status = 'exited', entry_id = ? WHERE id = ? AND status <> 'blacklisted'",
-                   (entry, party_id))
-            return {"id": party_id, "status": self._party(tx, party_id)["status"]}
-        return self.idempotent(key, ["exit", party_id, reason, forced, actor], work)
-
-    def blacklist(self, subject: str, *, reason: str, actor: str, key: str | None = None) -> dict:
-        """列入黑名单: an enterprise or a party; it can no longer apply, redeem or settle."""
-        if not reason:
-            raise InputError("reason", "a blacklisting states its reason")
-
-        def work(tx: Tx) -> dict:
-            enterprise = tx.one("SELECT credit_code FROM enterprises WHERE credit_code = ?", (subject,))
-            party = tx.one("SELECT id FROM parties WHERE id = ?", (subject,))
-            if not enterprise and not party:
-                raise NotFound(f"no enterprise or party {subject!r}", field="subject")
-            entry = self.append(tx, "blacklist", actor=actor, enterprise=subject if enterprise else None,
-                                ref=subject, memo={"reason": reason})
-            tx.run("UPDATE enterprises SET status = 'blacklisted', entry_id = ? WHERE credit_code = ?", (entry, subject))
-            tx.run("UPDATE parties SET status = 'blacklisted', entry_id = ? WHERE id = ?", (entry, subject))
-            return {"subject": subject, "status": "blacklisted", "reason": reason}
-        return self.idempotent(key, ["blacklist", subject, reason, actor], work)
-
-    def _enterprise(self, tx: Tx, code: str, *, active: bool = True) -> Enterprise:
-        code = validate_credit_code(code, "enterprise")
-        row = tx.one("SELECT profile, status FROM enterprises WHERE credit_code = ?", (code,))
-        if not row:
-            raise NotFound(f"enterprise {code} is not registered", field="enterprise")
-        if active and row["status"] == "blacklisted":
-            raise Forbidden(f"enterprise {code} is blacklisted (列入黑名单)", field="enterprise")
-        return Enterprise.from_dict(json.loads(row["profile"]))
-
-    def _party(self, tx: Tx, party_id: str, *, onboarded: bool = False) -> dict:
-        row = tx.one("SELECT * FROM parties WHERE id = ?", (party_id,))
-        if not row:
-            raise NotFound(f"{party_id!r} is not an onboarded provider or platform", field="party")
-        if onboarded and row["status"] != "onboarded":
-            raise Forbidden(f"{party_id} is {row['status']}, not onboarded", field="party")
-        return row
-
-    # --- quota the ledger already holds ---------------------------------------------------
-
-    def history(self, tx: Tx, code: str, policies: list[Policy], business: str | None = None,
-                years: Iterable[int] = ()) -> History:
-        """What counts against each cap now: net grants (issued less returned) read from the budget postings.
-
-        Reads only what the caps look at: this enterprise's grants, and all claimants'
-        grants and award counts in each of `years` (the shared pools).
-        """
-        h = History()
-        for p in policies:
-            for row in tx.rows("SELECT year, -SUM(amount) AS used FROM postings WHERE kind = 'budget' "
-                               "AND policy_id = ? AND enterprise = ? GROUP BY year", (p.id, code)):
-                used = from_fen(row["used"])
-                h.granted_year[(p.id, row["year"])] += used
-                h.granted_total[p.id] += used
-            for row in tx.rows("SELECT year, once_keys FROM vouchers WHERE policy_id = ? AND enterprise = ? "
-                               "AND status <> 'voided'", (p.id, code)):
-                h.claims[p.id] += 1
-                h.years[p.id].add(row["year"])
-                h.once_keys.update((p.id, k) for k in json.loads(row["once_keys"] or "[]"))
-            for year in years:
-                used = tx.value("SELECT -COALESCE(SUM(amount), 0) FROM postings WHERE kind = 'budget' "
-                                "AND policy_id = ? AND year = ?", (p.id, year))
-                h.pool_used[(p.id, year)] = from_fen(used)
-                h.pool_awards[(p.id, year)] = tx.value("SELECT COUNT(*) FROM vouchers WHERE policy_id = ? "
-                                                       "AND year = ? AND status <> 'voided'", (p.id, year))
-        if business:
-            for row in tx.rows("SELECT scope, policy_id FROM claims WHERE business IN (?, ?) ORDER BY scope",
-                               (business, f"{code}:{business}")):
-                kind, _, name = row["scope"].partition(":")
-                h.businesses.setdefault(business, []).append(
-                    (row["policy_id"], name if kind == "group" else None, name if kind == "excl" else None))
-        return h
-
-    # --- values the sources leave to an administrator ----------------------------------------
-
-    def set_parameter(self, policy_id: str, name: str, value: object, *, actor: str, key: str | None = None) -> dict:
-        """Set a value the source does not give (Hangzhou's voucher rate); recorded, and used by every grant after."""
-        policy = self.table.get(policy_id)
-        if name not in ("rate", "amount") or getattr(policy.formula, f"{name}_set_by") != "administrator":
-            raise InputError("name", f"{policy_id} takes no {name!r} from an administrator: its source fixes it")
-        number = parse_rate(value, "value") if name == "rate" else parse_money(value, "value", positive=True)
-
-        def work(tx: Tx) -> dict:
-            entry = self.append(tx, "parameter.set", actor=actor, policy_id=policy_id,
-                                memo={"name": name, "value": str(number)})
-            tx.run("DELETE FROM parameters WHERE policy_id = ? AND name = ?", (policy_id, name))
-            tx.insert("parameters", {"policy_id": policy_id, "name": name, "value": str(number), "entry_id": entry})
-            return {"policy_id": policy_id, "name": name, "value": str(number), "entry_id": entry}
-        return self.idempotent(key, ["parameter", policy_id, name, str(number), actor], work)
-
-    def parameters(self, tx: Tx, override: dict | None = None) -> dict:
-        """The administrator-set values in force, with any given for one call laid over them."""
-        values: dict = {}
-        for row in tx.rows("SELECT policy_id, name, value FROM parameters"):
-            values.setdefault(row["policy_id"], {})[row["name"]] = Decimal(row["value"])
-        for policy_id, names in (override or {}).items():
-            values.setdefault(policy_id, {}).update(names)
-        return values
-
-    def _grant(self, tx: Tx, enterprise: Enterprise, policy: Policy, t: Transaction,
-               parameters: dict | None) -> Grant:
-        """Run the calculator for one business under one policy against the ledger's quota, or refuse."""
-        calc = Calculation(PolicyTable([policy]), enterprise, include_drafts=False,
-                           parameters=self.parameters(tx, parameters),
-                           history=self.history(tx, enterprise.credit_code, [policy], t.id, (t.year,)))
-        grants = calc.feed(t) + calc.finish()
-        if grants and grants[0].amount > 0:
-            return grants[0]
-        result = calc.results[policy.id]
-        count, refusal = next(iter(result.refusals.values()))
-        error = REFUSAL_ERRORS.get(refusal.code, NotEligible)
-        raise error(f"{policy.id}: {refusal.text}", field="policy_id", reason=refusal.code)
 
     # --- apply, approve (issue), reject ------------------------------------------------------
 

@@ -1,0 +1,108 @@
+"""Quota and values the ledger holds, and the calculator run against them for one grant.
+
+`history` reads what counts against each cap now; `parameters` the values an
+administrator set where the source gives none; `_grant` runs the pure calculator for
+one business under one policy and turns its refusal into the error the caller sees.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from decimal import Decimal
+
+from voucher.calculator import Calculation
+from voucher.enterprise import Enterprise
+from voucher.errors import CapReached, Conflict, InputError
+from voucher.history import History
+from voucher.money import parse_money, parse_rate
+from voucher.policy import Policy, PolicyTable
+from voucher.results import Grant
+from voucher.store import Tx, from_fen
+from voucher.transactions import Transaction
+
+
+class NotEligible(Conflict):
+    """The policy does not apply to this enterprise or business (the reason names the condition)."""
+
+    code = "not_eligible"
+
+
+REFUSAL_ERRORS = {"cap": CapReached, "claimed": Conflict, "once": Conflict}
+
+
+class Quota:
+    table: PolicyTable
+
+    def history(self, tx: Tx, code: str, policies: list[Policy], business: str | None = None,
+                years: Iterable[int] = ()) -> History:
+        """What counts against each cap now: net grants (issued less returned) read from the budget postings.
+
+        Reads only what the caps look at: this enterprise's grants, and all claimants'
+        grants and award counts in each of `years` (the shared pools).
+        """
+        h = History()
+        for p in policies:
+            for row in tx.rows("SELECT year, -SUM(amount) AS used FROM postings WHERE kind = 'budget' "
+                               "AND policy_id = ? AND enterprise = ? GROUP BY year", (p.id, code)):
+                used = from_fen(row["used"])
+                h.granted_year[(p.id, row["year"])] += used
+                h.granted_total[p.id] += used
+            for row in tx.rows("SELECT year, once_keys FROM vouchers WHERE policy_id = ? AND enterprise = ? "
+                               "AND status <> 'voided'", (p.id, code)):
+                h.claims[p.id] += 1
+                h.years[p.id].add(row["year"])
+                h.once_keys.update((p.id, k) for k in json.loads(row["once_keys"] or "[]"))
+            for year in years:
+                used = tx.value("SELECT -COALESCE(SUM(amount), 0) FROM postings WHERE kind = 'budget' "
+                                "AND policy_id = ? AND year = ?", (p.id, year))
+                h.pool_used[(p.id, year)] = from_fen(used)
+                h.pool_awards[(p.id, year)] = tx.value("SELECT COUNT(*) FROM vouchers WHERE policy_id = ? "
+                                                       "AND year = ? AND status <> 'voided'", (p.id, year))
+        if business:
+            for row in tx.rows("SELECT scope, policy_id FROM claims WHERE business IN (?, ?) ORDER BY scope",
+                               (business, f"{code}:{business}")):
+                kind, _, name = row["scope"].partition(":")
+                h.businesses.setdefault(business, []).append(
+                    (row["policy_id"], name if kind == "group" else None, name if kind == "excl" else None))
+        return h
+
+    # --- values the sources leave to an administrator ----------------------------------------
+
+    def set_parameter(self, policy_id: str, name: str, value: object, *, actor: str, key: str | None = None) -> dict:
+        """Set a value the source does not give (Hangzhou's voucher rate); recorded, and used by every grant after."""
+        policy = self.table.get(policy_id)
+        if name not in ("rate", "amount") or getattr(policy.formula, f"{name}_set_by") != "administrator":
+            raise InputError("name", f"{policy_id} takes no {name!r} from an administrator: its source fixes it")
+        number = parse_rate(value, "value") if name == "rate" else parse_money(value, "value", positive=True)
+
+        def work(tx: Tx) -> dict:
+            entry = self.append(tx, "parameter.set", actor=actor, policy_id=policy_id,
+                                memo={"name": name, "value": str(number)})
+            tx.run("DELETE FROM parameters WHERE policy_id = ? AND name = ?", (policy_id, name))
+            tx.insert("parameters", {"policy_id": policy_id, "name": name, "value": str(number), "entry_id": entry})
+            return {"policy_id": policy_id, "name": name, "value": str(number), "entry_id": entry}
+        return self.idempotent(key, ["parameter", policy_id, name, str(number), actor], work)
+
+    def parameters(self, tx: Tx, override: dict | None = None) -> dict:
+        """The administrator-set values in force, with any given for one call laid over them."""
+        values: dict = {}
+        for row in tx.rows("SELECT policy_id, name, value FROM parameters"):
+            values.setdefault(row["policy_id"], {})[row["name"]] = Decimal(row["value"])
+        for policy_id, names in (override or {}).items():
+            values.setdefault(policy_id, {}).update(names)
+        return values
+
+    def _grant(self, tx: Tx, enterprise: Enterprise, policy: Policy, t: Transaction,
+               parameters: dict | None) -> Grant:
+        """Run the calculator for one business under one policy against the ledger's quota, or refuse."""
+        calc = Calculation(PolicyTable([policy]), enterprise, include_drafts=False,
+                           parameters=self.parameters(tx, parameters),
+                           history=self.history(tx, enterprise.credit_code, [policy], t.id, (t.year,)))
+        grants = calc.feed(t) + calc.finish()
+        if grants and grants[0].amount > 0:
+            return grants[0]
+        result = calc.results[policy.id]
+        count, refusal = next(iter(result.refusals.values()))
+        error = REFUSAL_ERRORS.get(refusal.code, NotEligible)
+        raise error(f"{policy.id}: {refusal.text}", field="policy_id", reason=refusal.code)
