@@ -13,9 +13,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from ledger_support import (  # noqa: F401  (fixtures)
     ADMIN,
     ADMIN2,
+    Clock,
     all_entries,
     backend,
     clock,
@@ -23,10 +26,13 @@ from ledger_support import (  # noqa: F401  (fixtures)
     jn_service,
     ledger,
     ledger_url,
+    policy_table,
     refused,
 )
 
 from voucher.cli import main
+from voucher.enterprise import ROLES
+from voucher.ledger import open_ledger
 from voucher.errors import Conflict, Forbidden, InputError, NotFound
 from voucher.quota import NotEligible
 
@@ -183,3 +189,40 @@ def test_an_administrator_lists_and_decides_changes_from_the_command_line(ledger
     assert done.exit_code == 0 and json.loads(done.stdout)["decided_by"] == ADMIN
     assert json.loads(run("ledger", "changes", "list", "--json").stdout)["items"] == []
     assert run("ledger", "changes", "list", "--all", "--json").stdout.count('"approved"') == 1
+
+
+TEXT = st.sampled_from(["贵州省", "山东省", "济南市", "贵阳市", "", "x"])
+FIELD_VALUES = {
+    "name": TEXT, "province": TEXT, "city": TEXT, "registered_province": TEXT,
+    "local_tax": st.booleans(), "sme": st.booleans(), "legal_person": st.booleans(), "operating": st.booleans(),
+    "data_assets_booked": st.booleans(), "exchange_certified": st.booleans(),
+    "roles": st.lists(st.sampled_from(sorted(ROLES)), max_size=3),
+    "recognitions": st.lists(st.sampled_from(["little_giant", "fuzhou_leader"]), max_size=2),
+}
+CHANGES = st.sets(st.sampled_from(sorted(FIELD_VALUES)), min_size=1).flatmap(
+    lambda keys: st.fixed_dictionaries({k: FIELD_VALUES[k] for k in sorted(keys)}))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(CHANGES, min_size=1, max_size=6))
+def test_no_sequence_of_submissions_changes_a_fact_without_an_administrator(submissions):
+    """Whatever an enterprise submits, in any order, the facts in force stay the administrator's,
+    so the refusal it had stays; only the name may move. (SQLite in memory, a ledger per example.)"""
+    book = open_ledger("sqlite://", table=policy_table(), clock=Clock())
+    try:
+        e = jinan_enterprise(1, legal_person=False)
+        book.register_enterprise(e, actor=ADMIN)
+        facts = {k: v for k, v in e.to_dict().items() if k != "name"}
+        for changes in submissions:
+            try:
+                book.submit_enterprise_change(e.credit_code, changes, actor=enterprise_actor(e.credit_code))
+            except InputError:
+                pass  # changes nothing, or a value the profile refuses
+            profile = book.enterprise_view(e.credit_code)["profile"]
+            assert {k: profile[k] for k in facts} == facts
+        with pytest.raises(NotEligible):
+            book.apply(e.credit_code, JN, jn_service("JN-P", "15000"), actor=enterprise_actor(e.credit_code))
+        assert len(book.enterprise_changes(status="pending")["items"]) <= 1
+        assert book.verify()["ok"]
+    finally:
+        book.close()
