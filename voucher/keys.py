@@ -99,10 +99,10 @@ def parse_scope(terms, table: PolicyTable) -> tuple[str, ...]:
             kind, sep, value = term.partition(":")
             if sep:
                 if kind not in SCOPE_KINDS or not value.strip():
-                    raise InputError("scope", f"{term!r}: use a policy id, province:NAME or city:NAME")
+                    raise InputError("scope", f"{term}: use a policy id, province:NAME or city:NAME")
                 term = f"{kind}:{value.strip()}"
             if not resolve_scope((term,), table):
-                raise InputError("scope", f"{term!r} names no policy in the table")
+                raise InputError("scope", f"{term} names no policy in the table")
             if term not in out:
                 out.append(term)
     if not out:
