@@ -281,7 +281,7 @@ def test_a_scoped_admin_reads_only_its_policies(world, scoped, objects):
     assert "receivable:jn-provider" not in balances
     rows = list(csv.DictReader(io.StringIO(gz.get("/v1/ledger/export.csv").get_data(as_text=True))))
     assert rows and {r["policy_id"] for r in rows} <= GZ_POLICIES
-    assert ok(gz.get(f"/v1/reports/guizhou-compute-voucher/2026"))["granted"] == "60000.00"
+    assert ok(gz.get("/v1/reports/guizhou-compute-voucher/2026"))["granted"] == "60000.00"
 
 
 def test_a_scoped_admin_key_hears_only_its_policies(world, scoped):
