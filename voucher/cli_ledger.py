@@ -125,6 +125,8 @@ def register(main: click.Group) -> None:
         ctx.obj.update({"db": db, "actor": actor})
 
     main.callback = callback
+    from voucher.cli_changes import changes  # it imports this module's helpers
+    ledger.add_command(changes)
     main.add_command(ledger)
     main.add_command(audit)
 
@@ -139,7 +141,7 @@ def ledger() -> None:
 @click.option("--profile", required=True, type=click.Path(exists=True, dir_okay=False))
 @click.pass_context
 def register_cmd(ctx, profile):
-    """Record an enterprise's profile (JSON) in the ledger."""
+    """An administrator records an enterprise's profile (JSON); its facts take effect at once."""
     try:
         enterprise = Enterprise.from_dict(read_json_file(profile, "--profile"))
     except VoucherError as exc:
