@@ -35,7 +35,8 @@ def header_doc(required: bool) -> dict:
     return {"in": "header", "name": HEADER, "required": required,
             "description": ("Required: this request moves money. " if required else "")
             + "A unique value per intended request (a UUID); a retry with the same key returns the first "
-              "response and writes nothing; the same key with another body is refused with 422.",
+              "response and writes nothing; the same key with another body is refused with 422. Keys are kept "
+              "VOUCHER_IDEMPOTENCY_DAYS days (default 7); an older key counts as new.",
             "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": r"^[!-~]([ -~]{0,253}[!-~])?$"}}
 
 

@@ -115,8 +115,9 @@ def fill_keys(tx: Tx) -> None:
     the key, a later claim keeps its old spelling and a later invoice gets no key, so the
     migration never fails on old data and every new id is compared by its key.
     """
-    for row in tx.rows("SELECT c.business, c.scope, v.enterprise, v.business AS shown FROM claims c "
-                       "JOIN vouchers v ON v.id = c.voucher_id ORDER BY v.entry_id, c.scope"):
+    claims = tx.rows("SELECT c.business, c.scope, c.voucher_id, v.enterprise, v.business AS shown FROM claims c "
+                     "JOIN vouchers v ON v.id = c.voucher_id")
+    for row in sorted(claims, key=lambda r: (int(r["voucher_id"][1:]), r["scope"])):  # V<n>: n is the issue entry
         key = claim_key(row["enterprise"], row["shown"], row["business"] == f"{row['enterprise']}:{row['shown']}")
         if key != row["business"] and not tx.one("SELECT 1 AS x FROM claims WHERE business = ? AND scope = ?",
                                                  (key, row["scope"])):
