@@ -26,6 +26,7 @@ from flask import Response, json
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
+from voucher.businesses import BusinessMismatch
 from voucher.errors import CapReached, Conflict, Forbidden, InputError, NotFound, PolicyInvalid, VoucherError
 from voucher.journal import IdempotencyMismatch
 from voucher.lifecycle import NotEligible
@@ -56,6 +57,7 @@ STATUS: dict[type, int] = {
     IdempotencyMismatch: 422,  # the IETF draft: the same key with another request is unprocessable
     InputError: 422,
     NotEligible: 409,
+    BusinessMismatch: 409,
     CapReached: 409,
     Conflict: 409,
     NotFound: 404,
@@ -100,7 +102,7 @@ def _title(cls: type) -> str:
 def handle_voucher_error(exc: VoucherError) -> Response:
     status = status_for(exc)
     reason = getattr(exc, "problem", None) or exc.message
-    errors = [{"field": exc.field, "reason": reason}] if exc.field else None
+    errors = getattr(exc, "errors", None) or ([{"field": exc.field, "reason": reason}] if exc.field else None)
     headers = {"WWW-Authenticate": 'Bearer realm="voucher"'} if status == 401 else None
     if status == 503:
         headers = {"Retry-After": "1"}

@@ -18,11 +18,12 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import NamedTuple
 
 from voucher.errors import Conflict, InputError
+from voucher.idempotency import PRUNE_BATCH, PRUNE_EVERY, Replay, keep_period, prune
 from voucher.store import Tx, from_fen, to_fen_int
 from voucher.transactions import CHINA_TZ
 
@@ -72,6 +73,8 @@ class Journal:
     def __init__(self, store, clock: Callable[[], datetime] | None = None) -> None:
         self.store = store
         self.clock = clock or (lambda: datetime.now(CHINA_TZ))
+        self.keep_keys = keep_period()  # how long a write's idempotency key is remembered
+        self._pruned_at: datetime | None = None
 
     def now(self) -> datetime:
         return self.clock().astimezone(CHINA_TZ)
@@ -80,21 +83,33 @@ class Journal:
         return self.now().date()
 
     def idempotent(self, key: str | None, request: object, work: Callable[[Tx], dict]) -> dict:
-        """Run `work` in one write transaction, once per key: a retry gets the first answer."""
+        """Run `work` in one write transaction, once per key: a retry within `keep_keys` gets the first answer.
+
+        A key older than that is as if never sent. `work` may return a `Replay` (an answer it
+        read, having written nothing): no key is kept for it. Writes prune expired keys now and then.
+        """
         if key is not None and (not isinstance(key, str) or not 1 <= len(key) <= 255):
             raise InputError("Idempotency-Key", "must be 1 to 255 characters")
         fp = fingerprint(request)
         with self.store.write() as tx:
+            now = self.now()
             if key:
-                seen = tx.one("SELECT fingerprint, response FROM requests WHERE key = ?", (key,))
-                if seen:
+                seen = tx.one("SELECT fingerprint, response, at FROM requests WHERE key = ?", (key,))
+                if seen and seen["at"] < (now - self.keep_keys).isoformat():
+                    tx.run("DELETE FROM requests WHERE key = ?", (key,))
+                elif seen:
                     if seen["fingerprint"] != fp:
                         raise IdempotencyMismatch("Idempotency-Key", "was used before with a different request")
                     return json.loads(seen["response"])
             result = work(tx)
+            if isinstance(result, Replay):
+                return result.answer
             if key:
-                tx.insert("requests", {"key": key, "fingerprint": fp, "at": self.now().isoformat(),
+                tx.insert("requests", {"key": key, "fingerprint": fp, "at": now.isoformat(),
                                        "response": json.dumps(result, ensure_ascii=False, default=str)})
+            if self._pruned_at is None or not timedelta(0) <= now - self._pruned_at < PRUNE_EVERY:
+                prune(tx, now - self.keep_keys, PRUNE_BATCH)
+                self._pruned_at = now
             return result
 
     def append(self, tx: Tx, event: str, *, actor: str, postings: tuple[Posting, ...] = (),

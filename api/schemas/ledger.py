@@ -46,7 +46,11 @@ class VoucherOut(Schema):
     held = Money(required=True)
     issued_on = date_str(required=True)
     expires_on = Opt(date_str(required=True))
-    status = Str(required=True, metadata={"enum": ["issued", "redeemed", "expired", "voided"]})
+    status = Str(required=True, metadata={
+        "enum": ["issued", "partly_redeemed", "redeemed", "expired", "voided"],
+        "description": "issued: nothing redeemed; partly_redeemed: some redeemed, `available` (and `held`) left; "
+                       "redeemed: nothing left, neither available nor held; expired, voided: closed, the rest "
+                       "returned to the budget. A reversed redemption moves it back."})
     platform = Opt(Str(required=True))
     application_id = Opt(Str(required=True))
 
