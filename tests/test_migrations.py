@@ -2,26 +2,11 @@
 
 from __future__ import annotations
 
-import os
-
-import pytest
-from ledger_support import PG_ENV, backend, create_pg_database, drop_pg_database, load_old_ledger, policy_table  # noqa: F401
+from audit_support import old_url  # noqa: F401  (fixtures are used by name)
+from ledger_support import backend, load_old_ledger, policy_table  # noqa: F401
 
 from voucher.ledger import open_ledger
 from voucher.store import TABLES
-
-
-@pytest.fixture
-def old_url(backend, tmp_path):
-    """An empty database of no schema at all: `load_old_ledger` makes it schema 0001, opening it migrates it."""
-    if backend == "sqlite":
-        yield f"sqlite:///{tmp_path / 'old.db'}"
-        return
-    url = create_pg_database(os.environ[PG_ENV], migrated=False)
-    try:
-        yield url
-    finally:
-        drop_pg_database(url)
 
 
 def test_a_ledger_of_schema_0001_migrates_and_verifies(old_url):
