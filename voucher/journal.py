@@ -2,8 +2,8 @@
 
 Every movement of money is one entry whose postings sum to zero (positive = debit).
 Entries are never updated or deleted; a correction is another entry that names the one
-it reverses. Each entry's hash covers its content, its postings and the previous hash,
-so changing any stored entry breaks the chain from there on (`verify`).
+it reverses. Each entry's hash covers every column of it and of its postings, and the
+previous hash, so changing any stored entry breaks the chain (`verify`, in `audit.py`).
 
 Accounts, as `kind:key`:
   budget:{policy}:{year}   a policy's budget; goes negative as it grants, back up as value returns
