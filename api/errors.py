@@ -53,6 +53,12 @@ class Unavailable(VoucherError):
     code = "unavailable"
 
 
+class NotConfigured(VoucherError):
+    """The server is not set up for this request (a key the operator has not given); not the caller's fault."""
+
+    code = "not_configured"
+
+
 STATUS: dict[type, int] = {
     IdempotencyMismatch: 422,  # the IETF draft: the same key with another request is unprocessable
     InputError: 422,
@@ -65,6 +71,7 @@ STATUS: dict[type, int] = {
     Unauthenticated: 401,
     IdempotencyKeyRequired: 400,
     Unavailable: 503,
+    NotConfigured: 503,
     PolicyInvalid: 503,  # the policy table on disk is broken: a deployment fault, not the caller's
     VoucherError: 422,
 }
@@ -104,7 +111,7 @@ def handle_voucher_error(exc: VoucherError) -> Response:
     reason = getattr(exc, "problem", None) or exc.message
     errors = getattr(exc, "errors", None) or ([{"field": exc.field, "reason": reason}] if exc.field else None)
     headers = {"WWW-Authenticate": 'Bearer realm="voucher"'} if status == 401 else None
-    if status == 503:
+    if status == 503 and not isinstance(exc, NotConfigured):  # retrying will not set the server up
         headers = {"Retry-After": "1"}
     extra = {k: str(v) for k, v in exc.context.items() if k not in ("type", "title", "status", "detail", "code")}
     return problem(status, exc.code, exc.message, title=_title(type(exc)), field=exc.field, errors=errors,

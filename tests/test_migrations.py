@@ -15,9 +15,9 @@ from voucher.schema import FIRST_STEP
 from voucher.store import TABLES, open_store
 
 
-def test_a_ledger_of_schema_0001_migrates_and_verifies(ledger_url):
-    old = load_old_ledger(ledger_url)
-    led = open_ledger(ledger_url, table=policy_table())
+def test_a_ledger_of_schema_0001_migrates_and_verifies(unmigrated_url):
+    old = load_old_ledger(unmigrated_url)
+    led = open_ledger(unmigrated_url, table=policy_table())
     try:
         result = led.verify()
         assert result["ok"], result
@@ -26,6 +26,7 @@ def test_a_ledger_of_schema_0001_migrates_and_verifies(ledger_url):
             for name in TABLES:  # every table of today's schema exists, the old rows are all there
                 count = tx.value(f"SELECT COUNT(*) FROM {name}")
                 assert count >= len(old.get(name, [])), name
+            assert tx.value("SELECT COUNT(*) FROM entries WHERE hash_version = 1") == 35
     finally:
         led.close()
 

@@ -135,27 +135,32 @@ class Lifecycle:
         p, amount = grant.policy, grant.amount
         code = enterprise.credit_code
         voucher_id = f"V{self.next_id(tx)}"  # the id of the issue entry
-        entry = self.append(tx, "issue", actor=actor, enterprise=code, policy_id=p.id, year=grant.year,
-                            voucher_id=voucher_id, ref=t.id,
-                            memo={"explanation": grant.explain(), "policy_version": p.version},
-                            postings=(Posting("budget", f"{p.id}:{grant.year}", -amount),
-                                      Posting("voucher", voucher_id, amount)))
         # A contract is one business whoever claims it (同一业务只能一方申领); a year's purchases
         # (a per-year policy) are the enterprise's own, so their key carries the enterprise.
         business = claim_key(code, t.id, per_year=p.formula.aggregate == "year")
-        for scope in [f"group:{p.stacking.group}"] + ([f"excl:{p.voucher.exclusive_group}"]
-                                                       if p.voucher.exclusive_group else []):
+        scopes = [f"group:{p.stacking.group}"] + ([f"excl:{p.voucher.exclusive_group}"] if p.voucher.exclusive_group
+                                                  else [])
+        issued = grant.issued_on or self.today()  # 自发放之日起计算: validity runs from the day of issue
+        expires = expiry_date(issued, p.voucher.validity_months) if p.voucher.validity_months else None
+        row = {"id": voucher_id, "enterprise": code, "policy_id": p.id, "policy_version": p.version,
+               "kind": p.voucher.kind if p.voucher.issues_voucher else "award", "business": t.id, "year": grant.year,
+               "face": to_fen_int(amount), "issued_on": issued.isoformat(),
+               "expires_on": expires.isoformat() if expires else None, "status": "issued", "platform": t.platform,
+               "once_keys": json.dumps(list(grant.once)), "application_id": application}
+        # The memo carries every column of the voucher and its claims, so `audit verify` re-derives them.
+        entry = self.append(tx, "issue", actor=actor, enterprise=code, policy_id=p.id, year=grant.year,
+                            voucher_id=voucher_id, ref=t.id,
+                            memo={"explanation": grant.explain(), "policy_version": p.version, "kind": row["kind"],
+                                  "issued_on": row["issued_on"], "expires_on": row["expires_on"],
+                                  "platform": t.platform, "once_keys": list(grant.once), "application_id": application,
+                                  "claims": [[business, scope] for scope in scopes]},
+                            postings=(Posting("budget", f"{p.id}:{grant.year}", -amount),
+                                      Posting("voucher", voucher_id, amount)))
+        for scope in scopes:
             if tx.one("SELECT voucher_id FROM claims WHERE business = ? AND scope = ?", (business, scope)):
                 raise Conflict(f"business {t.id} is already claimed ({scope})", field="transaction.id", reason="claimed")
             tx.insert("claims", {"business": business, "scope": scope, "voucher_id": voucher_id, "policy_id": p.id})
-        issued = grant.issued_on or self.today()  # 自发放之日起计算: validity runs from the day of issue
-        expires = expiry_date(issued, p.voucher.validity_months) if p.voucher.validity_months else None
-        tx.insert("vouchers", {
-            "id": voucher_id, "enterprise": code, "policy_id": p.id, "policy_version": p.version,
-            "kind": p.voucher.kind if p.voucher.issues_voucher else "award", "business": t.id, "year": grant.year,
-            "face": to_fen_int(amount), "issued_on": issued.isoformat(),
-            "expires_on": expires.isoformat() if expires else None, "status": "issued", "platform": t.platform,
-            "once_keys": json.dumps(list(grant.once)), "application_id": application, "entry_id": entry})
+        tx.insert("vouchers", {**row, "entry_id": entry})
         voucher = self.voucher_view(tx, voucher_id)
         self.emit(tx, entry, "voucher.issued", [code, t.platform], voucher)
         return voucher

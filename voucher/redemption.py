@@ -289,6 +289,12 @@ class Redemptions:
                                f"{' or '.join(sorted(allowed))} first", field="redemption")
             if event == "pay" and r["approved_by"] == actor:
                 raise Forbidden(f"{actor} approved this settlement and may not also pay it (four eyes)", field="actor")
+            if event == "pay":  # the journal, not the status row (which a hand edit can set back), says if it was paid
+                done = tx.one("SELECT id, event FROM entries WHERE voucher_id = ? AND ref = ? AND event IN "
+                              "('pay', 'clawback', 'reverse') ORDER BY id LIMIT 1", (v["id"], redemption_id))
+                if done:
+                    raise Conflict(f"redemption {redemption_id} was already settled by entry {done['id']} "
+                                   f"({done['event']}); the journal holds no second payment", field="redemption")
             if event in ("settle.approve", "pay"):
                 self._enterprise(tx, v["enterprise"])  # a blacklisted holder's claims are not paid
                 if self._party(tx, r["party"])["status"] == "blacklisted":

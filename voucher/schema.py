@@ -94,6 +94,15 @@ def _idem_voucher_status(tx) -> None:
 
 
 STEPS: list[Step] = [
+    # Entries written from now on carry hash version 2 (every column of the entry and its postings);
+    # those already written keep version 1, and `audit verify` checks each by its own.
+    Step("0002_audit_hash_version", columns={"entries": {"hash_version": "int"}},
+         sql=("UPDATE entries SET hash_version = 1",)),
+    # Signed checkpoints issued (`voucher audit checkpoint`, POST /v1/audit/checkpoints): `body` is the
+    # signed JSON, `request_key` the caller's idempotency key, so a retry returns the same checkpoint.
+    Step("0002_audit_checkpoints", tables={"checkpoints": (
+        {"id": "int", "at": "text", "actor": "text", "key_id": "text", "head_id": "int", "head_hash": "text",
+         "entries": "int", "body": "text", "request_key": "text"}, ("id",), [("request_key",)], [])}),
     Step("0003_idem_requests_at", indexes=(("requests", ("at",), False),)),
     Step("0003_idem_business_keys",
          tables={"businesses": ({"key": "text", "id": "text", "enterprise": "text", "platform": "text", "tx": "text",

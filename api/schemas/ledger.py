@@ -170,14 +170,6 @@ class ReportOut(Schema):
     pool_left = Opt(SignedMoney(required=True))
 
 
-class VerifyOut(Schema):
-    ok = fields.Boolean(required=True)
-    entries = Int(required=True)
-    first_bad_entry = Opt(Int(required=True))
-    problem = Opt(Str(required=True))
-    last_hash = Str()
-
-
 class ReversedOut(Schema):
     entry_id = Int(required=True)
     reverses = Int(required=True)
