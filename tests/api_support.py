@@ -24,6 +24,7 @@ import urllib.error
 import urllib.request
 import uuid
 from datetime import datetime, timedelta
+from functools import lru_cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import SimpleNamespace
@@ -103,13 +104,23 @@ def clock_fixture() -> Clock:
     return Clock()
 
 
+@lru_cache(maxsize=1)
+def checkpoint_key() -> str:
+    """An Ed25519 private key (PEM text) for the server to sign checkpoints with, made once per run."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    return Ed25519PrivateKey.generate().private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                      serialization.NoEncryption()).decode()
+
+
 @pytest.fixture(name="app")
 def app_fixture(tmp_path, clock):
     url = f"sqlite:///{tmp_path}/api.db"
     book = open_ledger(url, clock=clock)  # the value the source leaves to an administrator, set as one would
     book.set_parameter("hangzhou-compute-voucher", "rate", "0.5", actor="admin:seed")
     book.close()
-    app = create_app({"DATABASE_URL": url, "CLOCK": clock, "TESTING": True})
+    app = create_app({"DATABASE_URL": url, "CLOCK": clock, "TESTING": True, "CHECKPOINT_KEY": checkpoint_key()})
     yield app
     app.extensions["voucher"].close()
 

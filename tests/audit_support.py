@@ -59,6 +59,14 @@ def build(ledger, clock) -> SimpleNamespace:
     rejected = ledger.apply(hz.credit_code, "hangzhou-compute-voucher", hz_compute("HZ-1", "100000.00"),
                             actor=hz.credit_code)["id"]
     ledger.reject(rejected, reason="材料不全", actor=ADMIN)
+    # Profile changes: one applied at once (the name), one approved, one rejected, one superseded, one pending.
+    ledger.submit_enterprise_change(jn.credit_code, {"name": "济南企业（更名）"}, actor=jn.credit_code)
+    change = ledger.submit_enterprise_change(jn.credit_code, {"sme": True}, actor=jn.credit_code)["id"]
+    ledger.approve_enterprise_change(change, actor=ADMIN)
+    refused_change = ledger.submit_enterprise_change(hz.credit_code, {"legal_person": False}, actor=hz.credit_code)
+    ledger.reject_enterprise_change(refused_change["id"], reason="与营业执照不符", actor=ADMIN)
+    ledger.submit_enterprise_change(hz.credit_code, {"local_tax": True}, actor=hz.credit_code)
+    pending = ledger.submit_enterprise_change(hz.credit_code, {"data_assets_booked": True}, actor=hz.credit_code)["id"]
     v_void = ledger.post_transaction(hz.credit_code, hz_compute("HZ-2", "100000.00"), platform=HZ_PLATFORM,
                                      actor=f"platform:{HZ_PLATFORM}")["vouchers"][0]["id"]
     ledger.void(v_void, reason="重复申报", actor=ADMIN)
@@ -70,7 +78,7 @@ def build(ledger, clock) -> SimpleNamespace:
     return SimpleNamespace(gz=gz.credit_code, gz2=gz2.credit_code, jn=jn.credit_code, hz=hz.credit_code,
                            v_gz=v_gz, v_gz2=v_gz2, v_jn=v_jn, v_void=v_void, paid=paid, from_hold=from_hold,
                            confirmed=confirmed, committed=committed, released=released, approved=approved,
-                           rejected=rejected)
+                           rejected=rejected, change=change, pending=pending)
 
 
 @pytest.fixture

@@ -215,6 +215,9 @@ def cells(w, o) -> dict:
         "GET /v1/profile-changes/{change_id}": (None, (lambda c: c.get(f"/v1/profile-changes/{o.change}"), 200)),
         # Across programmes: for an unscoped key only, whatever the object.
         "GET /v1/audit/verify": ((lambda c: c.get("/v1/audit/verify"), 403), None),
+        "POST /v1/audit/verify": ((lambda c: c.post("/v1/audit/verify", {"checkpoint": {}}), 403), None),
+        "POST /v1/audit/checkpoints": ((lambda c: c.post("/v1/audit/checkpoints"), 403), None),
+        "GET /v1/audit/checkpoints/latest": ((lambda c: c.get("/v1/audit/checkpoints/latest"), 403), None),
         "POST /v1/enterprises": ((lambda c: c.post("/v1/enterprises", profile(GUIYANG_A)), 403), None),
         "POST /v1/profile-changes/{change_id}/approve": (
             (lambda c: c.post(f"/v1/profile-changes/{o.change}/approve"), 403), None),

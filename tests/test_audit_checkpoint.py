@@ -24,7 +24,7 @@ from voucher.cli import main
 from voucher.journal import entry_hash
 
 
-LAST = 37  # the entries `audited` writes
+LAST = 44  # the entries `audited` writes
 
 
 def cli(url: str | None, *args: str, env: dict | None = None):

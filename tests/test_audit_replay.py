@@ -49,9 +49,17 @@ EDITS = {
                     "amount", "5000.00", "1.00"),
     "holds": ("UPDATE holds SET status = 'held' WHERE id = '{released}'", {"id": "{released}"}, "status",
               "released", "held"),
-    "claims": ("UPDATE claims SET voucher_id = '{v_jn}' WHERE business = 'GZ-1' "
+    "claims": ("UPDATE claims SET voucher_id = '{v_jn}' WHERE business = 'gz-1' "
                "AND scope = 'group:guizhou-data-compute'",
-               {"business": "GZ-1", "scope": "group:guizhou-data-compute"}, "voucher_id", "{v_gz}", "{v_jn}"),
+               {"business": "gz-1", "scope": "group:guizhou-data-compute"}, "voucher_id", "{v_gz}", "{v_jn}"),
+    "vouchers.status": ("UPDATE vouchers SET status = 'redeemed' WHERE id = '{v_jn}'", {"id": "{v_jn}"}, "status",
+                        "partly_redeemed", "redeemed"),
+    "redemptions.invoice_key": ("UPDATE redemptions SET invoice_key = 'other' WHERE id = '{confirmed}'",
+                                {"id": "{confirmed}"}, "invoice_key", "jn-inv-1", "other"),
+    "businesses": ("UPDATE businesses SET enterprise = '{jn}' WHERE key = 'gz-1'", {"key": "gz-1"}, "enterprise",
+                   "{gz}", "{jn}"),
+    "enterprise_changes": ("UPDATE enterprise_changes SET status = 'approved' WHERE id = '{pending}'",
+                           {"id": "{pending}"}, "status", "pending", "approved"),
     "applications": ("UPDATE applications SET status = 'applied' WHERE id = '{rejected}'", {"id": "{rejected}"},
                      "status", "rejected", "applied"),
     "enterprises": ("UPDATE enterprises SET status = 'active' WHERE credit_code = '{gz2}'",
@@ -102,12 +110,12 @@ def test_a_changed_json_column_is_compared_by_value(audited, ledger_url):
 
 def test_a_deleted_row_and_a_forged_row_are_reported(audited, ledger_url):
     ledger, ids = audited  # deleting a claim frees the business to be claimed again
-    raw_execute(ledger_url, "DELETE FROM claims WHERE business = 'JN-1'")
+    raw_execute(ledger_url, "DELETE FROM claims WHERE business = 'jn-1'")
     raw_execute(ledger_url, "INSERT INTO vouchers (id, enterprise, policy_id, face, status) "
                             "VALUES ('V999', ?, 'guizhou-compute-voucher', 100000000, 'issued')", (ids.gz,))
     result = ledger.verify()
     claims, vouchers = table_problem(result, "claims"), table_problem(result, "vouchers")
-    assert claims["row"] == {"business": "JN-1", "scope": "group:jinan-data-voucher"} and "missing" in claims["detail"]
+    assert claims["row"] == {"business": "jn-1", "scope": "group:jinan-data-voucher"} and "missing" in claims["detail"]
     assert claims["expected"]["voucher_id"] == ids.v_jn and claims["found"] is None
     assert vouchers["row"] == {"id": "V999"} and "no entry" in vouchers["detail"]
     assert vouchers["found"]["face"] == "1000000.00"

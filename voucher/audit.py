@@ -129,7 +129,7 @@ def _entry(row: dict, postings: list[dict], replay: Replay) -> Entry:
     return Entry(row["id"], row["day"], row["event"], row["actor"], row["enterprise"], row["policy_id"], row["year"],
                  row["voucher_id"], row["ref"], row["reverses"], memo,
                  tuple(Leg(p["account"], (p["account"] or "").partition(":")[0], p["party"], int(p["amount"]))
-                       for p in postings))
+                       for p in postings), row["at"])
 
 
 def _checkpoint_problems(signed: dict, seen: dict[int, str], last: int) -> list[Problem]:

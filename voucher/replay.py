@@ -50,6 +50,7 @@ class Entry(NamedTuple):
     reverses: int | None
     memo: dict
     legs: tuple[Leg, ...]
+    at: str = ""
 
     def amount(self, kind: str) -> int:
         """The positive amount the entry moves into an account of `kind` (the leg that receives)."""
@@ -92,14 +93,19 @@ DERIVED: list[Derived] = [
     Derived("enterprises", ("credit_code",), ("credit_code", "profile", "status", "entry_id"), ("profile",)),
     Derived("parties", ("id",), ("id", "kind", "name", "status", "entry_id")),
     Derived("parameters", ("policy_id", "name"), ("policy_id", "name", "value", "entry_id")),
-    Derived("applications", ("id",), ("id", "enterprise", "policy_id", "business", "tx", "status", "voucher_id",
-                                      "platform", "actor", "reason", "entry_id"), ("tx",)),
+    Derived("enterprise_changes", ("id",), ("id", "enterprise", "changes", "before", "status", "submitted_by",
+                                            "submitted_at", "decided_by", "decided_at", "reason", "entry_id",
+                                            "decided_entry"), ("changes", "before")),
+    Derived("applications", ("id",), ("id", "enterprise", "policy_id", "business", "business_key", "tx", "status",
+                                      "voucher_id", "platform", "actor", "reason", "entry_id"), ("tx",)),
+    Derived("businesses", ("key",), ("key", "id", "enterprise", "platform", "tx", "entry_id"), ("tx",)),
     Derived("vouchers", ("id",), ("id", "enterprise", "policy_id", "policy_version", "kind", "business", "year",
                                   "face", "issued_on", "expires_on", "status", "platform", "once_keys",
                                   "application_id", "entry_id"), ("once_keys",), ("face",)),
     Derived("claims", ("business", "scope"), ("business", "scope", "voucher_id", "policy_id")),
-    Derived("redemptions", ("id",), ("id", "voucher_id", "party", "amount", "invoice", "status", "proof_hash",
-                                     "rating", "approved_by", "paid_by", "hold_id", "entry_id"), (), ("amount",)),
+    Derived("redemptions", ("id",), ("id", "voucher_id", "party", "amount", "invoice", "invoice_key", "status",
+                                     "proof_hash", "rating", "approved_by", "paid_by", "hold_id", "entry_id"), (),
+            ("amount",)),
     Derived("holds", ("id",), ("id", "voucher_id", "party", "amount", "expires_at", "status", "entry_id"),
             (), ("amount",)),
 ]

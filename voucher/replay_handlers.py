@@ -11,6 +11,8 @@ from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 
+from voucher.businesses import claim_key, normal_key, transaction_of
+from voucher.enterprise import Enterprise
 from voucher.replay import Entry, Replay, ReplayError, handles
 
 
@@ -49,6 +51,35 @@ def _blacklist(r: Replay, e: Entry) -> None:
         raise ReplayError(f"no enterprise or party {e.ref}")
 
 
+@handles("enterprise.change")
+def _change(r: Replay, e: Entry) -> None:
+    """Submitted: it supersedes the enterprise's pending change; a descriptive one applies at once."""
+    m = e.memo
+    for earlier in m.get("supersedes", []):
+        r.update("enterprise_changes", earlier, status="superseded", decided_at=e.at, decided_entry=e.id)
+    if m["status"] == "applied":
+        _profile(r, e)
+    r.insert("enterprise_changes", id=e.ref, enterprise=e.enterprise, changes=m["changes"], before=m["before"],
+             status=m["status"], submitted_by=e.actor, submitted_at=e.at, entry_id=e.id)
+
+
+@handles("enterprise.change.approve", "enterprise.change.reject")
+def _decide_change(r: Replay, e: Entry) -> None:
+    _open(r, "enterprise_changes", e.ref, {"pending"}, e)
+    approved = e.event == "enterprise.change.approve"
+    if approved:
+        _profile(r, e)
+    r.update("enterprise_changes", e.ref, status="approved" if approved else "rejected", decided_by=e.actor,
+             decided_at=e.at, decided_entry=e.id, reason=None if approved else e.memo.get("reason"))
+
+
+def _profile(r: Replay, e: Entry) -> None:
+    """The profile as it is, with the entry's changes laid over it (as `ProfileChanges._store_profile`)."""
+    current = _open(r, "enterprises", e.enterprise, None, e)["profile"]
+    profile = Enterprise.from_dict({**current, **e.memo["changes"]}).to_dict()
+    r.update("enterprises", e.enterprise, profile=profile, entry_id=e.id)
+
+
 @handles("parameter.set")
 def _parameter(r: Replay, e: Entry) -> None:
     r.insert("parameters", policy_id=e.policy_id, name=e.memo["name"], value=e.memo["value"], entry_id=e.id)
@@ -60,7 +91,7 @@ def _parameter(r: Replay, e: Entry) -> None:
 @handles("apply")
 def _apply(r: Replay, e: Entry) -> None:
     r.insert("applications", id=f"A{e.id}", enterprise=e.enterprise, policy_id=e.policy_id, business=e.ref,
-             tx=e.memo, status="applied", platform=e.memo.get("platform"), actor=e.actor, entry_id=e.id)
+             business_key=normal_key(e.ref), tx=e.memo, status="applied", platform=e.memo.get("platform"), actor=e.actor, entry_id=e.id)
 
 
 @handles("approve")
@@ -79,6 +110,9 @@ def _reject(r: Replay, e: Entry) -> None:
 @handles("transaction.post")
 def _post(r: Replay, e: Entry) -> None:
     r.context["issuing"] = {"application": None, "tx": e.memo}  # the issue entries that follow are for it
+    if r.get("businesses", normal_key(e.ref)) is None:  # the first posting of a business holds its key
+        r.insert("businesses", key=normal_key(e.ref), id=e.ref, enterprise=e.enterprise,
+                 platform=e.memo.get("platform", ""), tx=transaction_of(e.memo), entry_id=e.id)
 
 
 @handles("issue")
@@ -123,11 +157,14 @@ def _from_policy(r: Replay, e: Entry, t: dict, issued_on: str) -> dict:
         once = [m.key for m in f.milestones if Decimal(t.get("amount", "0")) > m.over and m.key not in paid]
     else:
         once = []
-    business = f"{e.enterprise}:{e.ref}" if f.aggregate == "year" else e.ref
     scopes = [f"group:{p.stacking.group}"] + ([f"excl:{p.voucher.exclusive_group}"] if p.voucher.exclusive_group else [])
+    # Keys normalised by schema step 0003, unless that key was already claimed: the old spelling stays.
+    key = claim_key(e.enterprise, e.ref, per_year=f.aggregate == "year")
+    raw = f"{e.enterprise}:{e.ref}" if f.aggregate == "year" else e.ref
+    claims = [[raw if r.get("claims", key, scope) else key, scope] for scope in scopes]
     return {"kind": p.voucher.kind if p.voucher.issues_voucher else "award",
             "expires_on": expiry_date(date.fromisoformat(issued_on), months).isoformat() if months else None,
-            "once_keys": once, "claims": [[business, scope] for scope in scopes]}
+            "once_keys": once, "claims": claims}
 
 
 @handles("expire", "void")
@@ -162,9 +199,29 @@ def _redeem(r: Replay, e: Entry) -> None:
     if hold:
         _open(r, "holds", hold, {"held"}, e)
         r.update("holds", hold, status="committed")
-    r.insert("redemptions", id=e.ref, voucher_id=e.voucher_id, party=e.memo["party"], amount=e.amount("receivable"),
-             invoice=e.memo["invoice"], status="redeemed", hold_id=hold, entry_id=e.id)
-    r.update("vouchers", e.voucher_id, status="redeemed")
+    key = normal_key(e.memo["invoice"])
+    used = r.context.setdefault("invoice_keys", set())
+    amount = e.amount("receivable")
+    # An invoice key is unique; rows made before keys that collide once normalised keep none (step 0003).
+    r.insert("redemptions", id=e.ref, voucher_id=e.voucher_id, party=e.memo["party"], amount=amount,
+             invoice=e.memo["invoice"], invoice_key=None if key in used else key, status="redeemed", hold_id=hold,
+             entry_id=e.id)
+    used.add(key)
+    _restatus(r, e, amount)
+
+
+def _restatus(r: Replay, e: Entry, redeemed: int) -> None:
+    """A live voucher's status after `redeemed` more fen were redeemed (less, if negative): `spend_status`."""
+    from voucher.redemption import spend_status
+
+    totals = r.context.setdefault("redeemed", {})
+    totals[e.voucher_id] = totals.get(e.voucher_id, 0) + redeemed
+    v = _open(r, "vouchers", e.voucher_id, None, e)
+    if v["status"] in ("expired", "voided"):
+        return
+    accounts = (f"voucher:{e.voucher_id}", f"hold:{e.voucher_id}")
+    left = sum(r.balances.get(a, 0) for a in accounts) + sum(leg.amount for leg in e.legs if leg.account in accounts)
+    v["status"] = spend_status(totals[e.voucher_id], left)
 
 
 REDEMPTION_STEPS: dict[str, tuple[set[str] | None, str, Callable[[Entry], dict]]] = {
@@ -183,8 +240,10 @@ REDEMPTION_STEPS: dict[str, tuple[set[str] | None, str, Callable[[Entry], dict]]
 @handles(*REDEMPTION_STEPS)
 def _redemption_step(r: Replay, e: Entry) -> None:
     follows, status, columns = REDEMPTION_STEPS[e.event]
-    _open(r, "redemptions", e.ref, follows, e)
+    row = _open(r, "redemptions", e.ref, follows, e)
     r.update("redemptions", e.ref, status=status, entry_id=e.id, **columns(e))
+    if e.event == "reverse":  # the value is back: the voucher's status follows (`Redemptions.reverse`)
+        _restatus(r, e, -row["amount"])
 
 
 def _open(r: Replay, table: str, key: str | None, follows: set[str] | None, e: Entry) -> dict:
