@@ -8,6 +8,7 @@ or with --json exactly what the API would have returned.
 from __future__ import annotations
 
 import getpass
+import json
 import sys
 from datetime import date
 
@@ -71,7 +72,7 @@ def _lines(data: object, depth: int) -> None:
                 click.echo(f"{pad}- {item}")
 
 
-def _pick(data: object, path: str) -> object:
+def _pick(data: object, path: str, flag: str = "--get") -> object:
     """One value of a result by its dotted path (`voucher.id`, `vouchers.0.id`), for shell scripts."""
     for part in path.split("."):
         if isinstance(data, dict) and part in data:
@@ -79,7 +80,7 @@ def _pick(data: object, path: str) -> object:
         elif isinstance(data, list) and part.isdigit() and int(part) < len(data):
             data = data[int(part)]
         else:
-            raise click.UsageError(f"--get {path}: the result has no {part!r}")
+            raise click.UsageError(f"{flag} {path}: the result has no {part!r}")
     return "" if data is None else data
 
 
@@ -131,6 +132,18 @@ def register(main: click.Group) -> None:
     from voucher.cli_audit import audit
 
     main.add_command(audit)
+    main.add_command(pick)
+
+
+@click.command()
+@click.argument("path")
+def pick(path: str) -> None:
+    """Print one value of the JSON read on stdin (`vouchers.0.id`): for scripts over the API's answers."""
+    try:
+        data = json.loads(sys.stdin.read())
+    except ValueError as exc:
+        raise click.ClickException(f"stdin is not JSON: {exc}") from None
+    click.echo(_pick(data, path, "pick"))
 
 
 @click.group()
@@ -268,6 +281,15 @@ def settle_cmd(ctx, redemption_id, step, party):
 def expire_cmd(ctx, on_date):
     """Expire every voucher past its last valid day; unused value returns to the budget."""
     _run(ctx, _ledger(ctx).expire, _day(on_date), actor=_actor(ctx))
+
+
+@ledger.command("show")
+@json_option
+@click.argument("voucher_id")
+@click.pass_context
+def show_cmd(ctx, voucher_id):
+    """One voucher: its face, what is left and held, its status and last valid day, its redemptions."""
+    _run(ctx, _ledger(ctx).voucher, voucher_id)
 
 
 @ledger.command("void")
