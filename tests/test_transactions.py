@@ -10,8 +10,9 @@ from decimal import Decimal
 import pytest
 
 from voucher.errors import InputError
+from voucher.readers import read_transactions
 from voucher.transactions import (
-    CHINA_TZ, FIELDS, KINDS, Transaction, parse_china_date, read_transactions, transaction_from_dict,
+    CHINA_TZ, FIELDS, KINDS, Transaction, parse_china_date, transaction_from_dict,
 )
 
 D = Decimal

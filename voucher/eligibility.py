@@ -8,6 +8,7 @@ transaction conditions are tested per business by the calculator, with `passes`.
 from __future__ import annotations
 
 from voucher.enterprise import Enterprise
+from voucher.errors import quote
 from voucher.policy import Condition, Policy
 from voucher.results import Refusal
 
@@ -27,8 +28,7 @@ def passes(op: str, actual: object, expected: object) -> bool:
 
 
 def describe(cond: Condition, actual: object) -> str:
-    shown = sorted(actual) if isinstance(actual, frozenset) else actual
-    return f"{cond.field} {cond.op} {cond.value!r} failed (is {shown!r}): {cond.clause}"
+    return f"{cond.field} {cond.op} {quote(cond.value)} failed (is {quote(actual)}): {cond.clause}"
 
 
 def enterprise_refusal(p: Policy, enterprise: Enterprise) -> Refusal | None:

@@ -28,7 +28,7 @@ from typing import NamedTuple
 import click
 
 from voucher.enterprise import validate_credit_code
-from voucher.errors import InputError, NotFound
+from voucher.errors import InputError, NotFound, quote
 from voucher.store import open_store
 
 ROLES = ("enterprise", "platform", "provider", "admin")
@@ -64,7 +64,7 @@ def hash_key(key: str) -> str:
 def normalize_role(role: str) -> str:
     role = ROLE_ALIASES.get(role, role)
     if role not in ROLES:
-        raise InputError("role", f"{role!r} is not a role; one of {', '.join(ROLES)}")
+        raise InputError("role", f"{quote(role)} is not a role; one of {', '.join(ROLES)}")
     return role
 
 
@@ -97,7 +97,7 @@ def revoke_key(where, key_id: str, *, revoked_by: str = "cli") -> dict:
     with _store(where).write() as tx:
         row = tx.one("SELECT id, revoked_at FROM api_keys WHERE id = ?", (key_id,))
         if not row:
-            raise NotFound(f"no API key {key_id!r}", field="key_id")
+            raise NotFound(f"no API key {quote(key_id)}", field="key_id")
         if not row["revoked_at"]:
             tx.run("UPDATE api_keys SET revoked_at = ?, revoked_by = ? WHERE id = ?", (now, revoked_by, key_id))
         found = tx.one("SELECT id, role, subject, name, created_at, revoked_at FROM api_keys WHERE id = ?", (key_id,))

@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from voucher.calculator import Calculation, expiry_date
 from voucher.enterprise import Enterprise
-from voucher.errors import Conflict, Forbidden, InputError, NotFound
+from voucher.errors import Conflict, Forbidden, InputError, NotFound, quote
 from voucher.journal import Posting
 from voucher.money import plain
 from voucher.policy import PolicyTable
@@ -91,7 +91,8 @@ class Lifecycle:
         """
         t = transaction_from_dict(transaction)
         if t.platform and t.platform != platform:
-            raise Forbidden(f"transaction.platform {t.platform!r} is not the posting platform {platform!r}",
+            raise Forbidden(f"transaction.platform {quote(t.platform)} is not the posting platform "
+                            f"{quote(platform)}",
                             field="transaction.platform")
         t = t._replace(platform=platform)
 
@@ -143,7 +144,7 @@ class Lifecycle:
     def _open_application(self, tx: Tx, app_id: str) -> dict:
         app = tx.one("SELECT * FROM applications WHERE id = ?", (app_id,))
         if not app:
-            raise NotFound(f"no application {app_id!r}", field="application")
+            raise NotFound(f"no application {quote(app_id)}", field="application")
         if app["status"] != "applied":
             raise Conflict(f"application {app_id} is already {app['status']}", field="application")
         return app
@@ -152,7 +153,7 @@ class Lifecycle:
         app = tx.one("SELECT id, enterprise, policy_id, business, status, voucher_id, reason FROM applications "
                      "WHERE id = ?", (app_id,))
         if not app:
-            raise NotFound(f"no application {app_id!r}", field="application")
+            raise NotFound(f"no application {quote(app_id)}", field="application")
         return app
 
     # --- the ends: expire, void ------------------------------------------------------------
@@ -210,7 +211,7 @@ class Lifecycle:
     def _voucher_row(self, tx: Tx, voucher_id: str) -> dict:
         row = tx.one("SELECT * FROM vouchers WHERE id = ?", (voucher_id,))
         if not row:
-            raise NotFound(f"no voucher {voucher_id!r}", field="voucher")
+            raise NotFound(f"no voucher {quote(voucher_id)}", field="voucher")
         return row
 
     def voucher_view(self, tx: Tx, voucher_id: str) -> dict:

@@ -10,7 +10,7 @@ from api.idempotency import idempotent, key
 from api.schemas.ledger import BlacklistOut, EnterpriseOut, EnterpriseStatus, PartyExitOut, PartyOut
 from api.schemas.requests import BlacklistIn, EnterpriseIn, PartyExitIn, PartyIn
 from api.views import Blueprint
-from voucher.errors import NotFound
+from voucher.errors import NotFound, quote
 
 blp = Blueprint("parties", __name__, url_prefix="/v1", description="Enterprises, providers, platforms, blacklist.")
 
@@ -36,7 +36,7 @@ def show_enterprise(credit_code: str):
     with ledger().store.read() as tx:
         row = tx.one("SELECT credit_code, profile, status FROM enterprises WHERE credit_code = ?", (code,))
     if not row or (who.role == "enterprise" and code != who.subject):
-        raise NotFound(f"enterprise {credit_code!r} is not registered", field="credit_code")
+        raise NotFound(f"enterprise {quote(credit_code)} is not registered", field="credit_code")
     return {"credit_code": row["credit_code"], "status": row["status"], "profile": json.loads(row["profile"])}
 
 
