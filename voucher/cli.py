@@ -87,8 +87,12 @@ def table_or_fail(directory: str | None) -> PolicyTable:
     return PolicyTable(policies)
 
 
-def read_json_file(path: str, what: str) -> object:
-    """A JSON file named by an option (--profile, --history, --transaction), read by the one strict parser."""
+def read_json_file(path: str, what: str, root: str) -> object:
+    """A JSON file named by an option (--profile, --history, --transaction), read by the one strict parser.
+
+    A key named twice is reported at `root` (enterprise, history, transaction): the name the
+    library gives the file's values, so `transaction.amount` names it whichever way it is wrong.
+    """
     try:
         with open(path, "rb") as f:
             text = f.read().decode("utf-8-sig")
@@ -97,9 +101,9 @@ def read_json_file(path: str, what: str) -> object:
     except UnicodeDecodeError:
         raise CliError(f"{what}: {path} is not UTF-8 text (JSON is always UTF-8)") from None
     try:
-        return load_json(text)
+        return load_json(text, root)
     except InputError as exc:
-        raise CliError(f"{what}: " + (exc.problem if exc.field == "input" else exc.message)) from None
+        raise CliError(f"{what}: {exc.problem}" if exc.field == root else exc.message) from None
 
 
 class _Parsed(click.ParamType):
@@ -236,8 +240,8 @@ def estimate(ctx, profile, tx_path, fmt, encoding, history_path, params, include
     table = table_or_fail(ctx.obj["policy_dir"])
     parameters = parse_params(params, table)
     try:
-        enterprise = Enterprise.from_dict(read_json_file(profile, "--profile"))
-        history = History.from_dict(read_json_file(history_path, "--history")) if history_path else None
+        enterprise = Enterprise.from_dict(read_json_file(profile, "--profile", "enterprise"))
+        history = History.from_dict(read_json_file(history_path, "--history", "history")) if history_path else None
     except InputError as exc:
         fail(exc)
     fmt = fmt or {".csv": "csv", ".jsonl": "jsonl"}.get(Path(tx_path).suffix.lower(), "json")

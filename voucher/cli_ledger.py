@@ -129,7 +129,7 @@ def ledger() -> None:
 def register_cmd(ctx, profile):
     """Record an enterprise's profile (JSON) in the ledger."""
     try:
-        enterprise = Enterprise.from_dict(read_json_file(profile, "--profile"))
+        enterprise = Enterprise.from_dict(read_json_file(profile, "--profile", "enterprise"))
     except VoucherError as exc:
         raise CliError(str(exc)) from None
     _run(ctx, _ledger(ctx).register_enterprise, enterprise, actor=_actor(ctx))
@@ -167,7 +167,7 @@ def exit_cmd(ctx, party_id, reason, forced):
 @click.pass_context
 def apply_cmd(ctx, enterprise, policy_id, tx_path, key):
     """申领: apply for a policy's grant for one business."""
-    _run(ctx, _ledger(ctx).apply, enterprise, policy_id, read_json_file(tx_path, "--transaction"),
+    _run(ctx, _ledger(ctx).apply, enterprise, policy_id, read_json_file(tx_path, "--transaction", "transaction"),
          actor=_actor(ctx), key=key)
 
 
@@ -198,7 +198,7 @@ def reject_cmd(ctx, application, reason):
 @click.pass_context
 def issue_cmd(ctx, enterprise, tx_path, platform):
     """Post a platform's business and issue every voucher the policies grant for it."""
-    _run(ctx, _ledger(ctx).post_transaction, enterprise, read_json_file(tx_path, "--transaction"),
+    _run(ctx, _ledger(ctx).post_transaction, enterprise, read_json_file(tx_path, "--transaction", "transaction"),
          platform=platform, actor=_actor(ctx))
 
 

@@ -109,7 +109,7 @@ def read_csv(stream: IO[str]) -> Iterator[Transaction]:
             why = str(exc)
             if "field larger than field limit" in why:
                 why = f"a cell is longer than {csv.field_size_limit():,} characters"
-            raise InputError(f"line {reader.line_num}", why) from None
+            raise InputError(f"line {reader.line_num + 1}", why) from None  # the line the record starts on
         # The line the record starts on: blank lines are skipped and a quoted cell may span lines.
         number = reader.line_num - sum(v.count("\n") for v in row.values() if isinstance(v, str))
         if None in row:

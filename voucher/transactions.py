@@ -103,6 +103,7 @@ def parse_id(value: object, field: str, *, max_length: int = ID_LENGTH, party: b
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _TIMESTAMP = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,6})?)?"
                         r"(Z|[+-][0-9]{2}:[0-9]{2})?")
+_CHINA_OFFSET = timedelta(hours=8)
 DATE_FORMS = "YYYY-MM-DD, or an ISO timestamp with its offset (2026-03-02T10:00:00+08:00)"
 
 
@@ -110,7 +111,7 @@ def _date_problem(text: str) -> str:
     shown = quote(text)
     if text != text.strip():
         return f"{shown} has spaces around it; write the date alone, as YYYY-MM-DD"
-    if text[:1] in "\"'“‘" or text[-1:] in "\"'”’":
+    if text and (text[0] in "\"'“‘" or text[-1] in "\"'”’"):
         return f"{shown} is in quotes; write the date alone, as YYYY-MM-DD"
     if any(not ch.isascii() and ch.isdigit() for ch in text):
         return f"{shown} has full-width or non-ASCII digits; write ASCII digits, as YYYY-MM-DD"
@@ -148,8 +149,8 @@ def parse_china_date(value: object, field: str) -> date:
             raise InputError(field, f"{quote(value)} is not a moment of the calendar") from None
     else:
         raise InputError(field, "must be a date string YYYY-MM-DD")
-    try:
-        return moment.astimezone(CHINA_TZ).date()
+    try:  # not astimezone(): it passes through UTC, which 0001-01-01T00:00+08:00 falls outside of
+        return (moment.replace(tzinfo=None) + (_CHINA_OFFSET - moment.utcoffset())).date()
     except OverflowError:
         raise InputError(field, f"{quote(value if isinstance(value, str) else value.isoformat())} falls outside "
                                 "0001-01-01 to 9999-12-31 in China time") from None
