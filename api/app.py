@@ -6,7 +6,8 @@ Configuration comes from the defaults below, then the environment (VOUCHER_*), t
   DATABASE_URL        VOUCHER_DATABASE_URL   sqlite:///voucher.db, or postgresql://...
   POLICY_DIR          VOUCHER_POLICIES       the policy table (default: policies/ of the checkout)
   MAX_CONTENT_LENGTH  VOUCHER_MAX_BODY       bytes; larger bodies get 413 (default 2 MiB)
-  CLOCK               (tests only)           a callable returning an aware datetime
+  CLOCK               VOUCHER_NOW            a callable returning an aware datetime; the variable stops
+                                             it at one moment (demonstrations and the README's test only)
 
 The ledger is opened on first use in each process, never at import: gunicorn forks
 its workers after loading the app, and a SQLite or PostgreSQL connection must not be
@@ -18,7 +19,6 @@ from __future__ import annotations
 import http
 import os
 import threading
-from decimal import Decimal
 
 from flask import Flask, current_app
 from flask.json.provider import DefaultJSONProvider
@@ -28,7 +28,7 @@ from werkzeug.routing import BaseConverter
 
 from api import errors, fields
 from api.schemas.ledger import Problem
-from voucher.errors import InputError
+from voucher.clock import clock_from_env
 from voucher.ledger import Ledger, open_ledger
 from voucher.policy import load_policy_table
 from voucher.transactions import load_json
@@ -62,6 +62,9 @@ def from_env() -> dict:
         config["POLICY_DIR"] = env["VOUCHER_POLICIES"]
     if env.get("VOUCHER_MAX_BODY"):
         config["MAX_CONTENT_LENGTH"] = int(env["VOUCHER_MAX_BODY"])
+    clock = clock_from_env(env)
+    if clock is not None:
+        config["CLOCK"] = clock
     return config
 
 

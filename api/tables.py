@@ -32,6 +32,8 @@ API_MIGRATIONS: list[tuple[str, list[str]]] = [
         "CREATE TABLE webhook_notices (voucher_id TEXT NOT NULL, type TEXT NOT NULL, at TEXT NOT NULL, "
         "PRIMARY KEY (voucher_id, type))",
     ]),
+    # A scoped administrator's subscription: the JSON list of policy ids it may hear of; NULL is everything.
+    ("api_0004_roles_webhook_scope", ["ALTER TABLE webhook_subscriptions ADD COLUMN scope TEXT"]),
 ]
 
 

@@ -8,7 +8,7 @@ does. This worker (`voucher-webhooks`, one or more processes beside the web work
      and (hourly) expires overdue vouchers through the ledger, which emits `voucher.expired`;
   2. fans each new outbox event out to the live subscriptions whose owner it concerns
      (the event's `subjects` holds the enterprise, the platform, the party; administrators
-     get every event), one delivery row each;
+     get every event, a scoped administrator those of its policies), one delivery row each;
   3. claims due deliveries in a write transaction (so two workers never send the same
      one at once), POSTs them signed, and on failure retries on a backoff schedule.
 
@@ -59,11 +59,15 @@ def _iso(ms: int | None) -> str | None:
 
 # --- subscriptions (called from the API views) -----------------------------------------------
 
-def subscribe(tx, owner, url: str, events: list[str], now: datetime) -> dict:
-    """Inside a write transaction: record a subscription; its secret is returned this once."""
+def subscribe(tx, owner, url: str, events: list[str], now: datetime, scope=None) -> dict:
+    """Inside a write transaction: record a subscription; its secret is returned this once.
+
+    `scope`: a scoped administrator's policy ids (resolved now), whose events alone it receives.
+    """
     sub = {"id": f"sub_{secrets.token_hex(8)}", "owner": owner.actor, "role": owner.role, "subject": owner.subject,
            "url": url, "secret": "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode(),
-           "events": json.dumps(sorted(set(events))), "created_at": now.isoformat()}
+           "events": json.dumps(sorted(set(events))), "created_at": now.isoformat(),
+           "scope": json.dumps(sorted(scope)) if scope is not None else None}
     tx.insert("webhook_subscriptions", sub)
     return {**_public(sub), "secret": sub["secret"]}
 
@@ -73,16 +77,21 @@ def _public(row: dict) -> dict:
             "created_at": row["created_at"]}
 
 
+def _sees_all(owner) -> bool:
+    """An unscoped administrator manages every subscription; anyone else only its own."""
+    return owner.role == "admin" and getattr(owner, "scope", None) is None
+
+
 def _owned(tx, owner, sub_id: str) -> dict:
     row = tx.one("SELECT * FROM webhook_subscriptions WHERE id = ? AND deleted_at IS NULL", (sub_id,))
-    if not row or (owner.role != "admin" and row["owner"] != owner.actor):
+    if not row or (not _sees_all(owner) and row["owner"] != owner.actor):
         raise NotFound(f"no subscription {quote(sub_id)}", field="subscription")
     return row
 
 
 def list_subscriptions(store, owner) -> list[dict]:
     sql, params = "SELECT * FROM webhook_subscriptions WHERE deleted_at IS NULL", []
-    if owner.role != "admin":
+    if not _sees_all(owner):
         sql, params = sql + " AND owner = ?", [owner.actor]
     with store.read() as tx:
         return [_public(r) for r in tx.rows(sql + " ORDER BY created_at, id", params)]
@@ -103,6 +112,16 @@ def deliveries(store, owner, sub_id: str, limit: int = 100) -> list[dict]:
              "attempts": r["attempts"], "last_status": r["last_status"], "last_error": r["last_error"],
              "next_attempt_at": _iso(r["next_at"]) if r["status"] == "pending" else None,
              "delivered_at": _iso(r["delivered_at"])} for r in rows]
+
+
+def _event_policy(tx, event: dict) -> str | None:
+    """The policy an event concerns: its payload's, or that of the voucher it names."""
+    payload = json.loads(event["payload"] or "{}")
+    if payload.get("policy_id"):
+        return payload["policy_id"]
+    if payload.get("voucher_id"):
+        return tx.value("SELECT policy_id FROM vouchers WHERE id = ?", (payload["voucher_id"],))
+    return None
 
 
 # --- signatures -------------------------------------------------------------------------------
@@ -176,16 +195,20 @@ class Worker:
             if cursor is None:
                 tx.insert("webhook_state", {"name": "outbox", "value": 0})
                 cursor = 0
-            events = tx.rows("SELECT id, type, subjects FROM outbox WHERE id > ? ORDER BY id LIMIT ?",
+            events = tx.rows("SELECT id, type, subjects, payload FROM outbox WHERE id > ? ORDER BY id LIMIT ?",
                              (cursor, self.batch))
             if not events:
                 return 0
-            subs = tx.rows("SELECT id, role, subject, events FROM webhook_subscriptions WHERE deleted_at IS NULL")
-            wanted = [(s, set(json.loads(s["events"]))) for s in subs]
+            subs = tx.rows("SELECT id, role, subject, events, scope FROM webhook_subscriptions "
+                           "WHERE deleted_at IS NULL")
+            wanted = [(s, set(json.loads(s["events"])), set(json.loads(s["scope"])) if s["scope"] else None)
+                      for s in subs]
             for event in events:
                 subjects = set(json.loads(event["subjects"] or "[]"))
-                for sub, types in wanted:
-                    if event["type"] in types and (sub["role"] == "admin" or sub["subject"] in subjects):
+                policy = _event_policy(tx, event)
+                for sub, types, scope in wanted:
+                    if event["type"] in types and ((sub["role"] == "admin" and (scope is None or policy in scope))
+                                                   or sub["subject"] in subjects):
                         tx.insert("webhook_deliveries", {
                             "id": f"evt_{event['id']}:{sub['id']}", "event_id": event["id"],
                             "subscription_id": sub["id"], "event_type": event["type"], "status": "pending",

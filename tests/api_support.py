@@ -119,7 +119,28 @@ def client_fixture(app):
     return app.test_client()
 
 
+PARTIES = (("gz-compute", "platform"), ("other-platform", "platform"), ("jn-provider", "provider"),
+           ("other-provider", "provider"))
+
+
+def seed_subjects(ledger, codes=(GUIYANG_A, GUIYANG_B, JINAN)) -> None:
+    """Register the enterprises and onboard the parties the keys stand for: a key's subject must be
+    a party of its role, so they exist before their keys are made (as an operator would do it)."""
+    from voucher.enterprise import Enterprise
+
+    with ledger.store.read() as tx:
+        known = {r["credit_code"] for r in tx.rows("SELECT credit_code FROM enterprises")}
+        onboarded = {r["id"] for r in tx.rows("SELECT id FROM parties")}
+    for code in codes:
+        if code not in known:
+            ledger.register_enterprise(Enterprise.from_dict(profile(code)), actor="admin:seed")
+    for party, kind in PARTIES:
+        if party not in onboarded:
+            ledger.onboard_party(party, kind, party, actor="admin:seed")
+
+
 def make_keys(ledger) -> dict[str, str]:
+    seed_subjects(ledger)
     subjects = {"admin": ("admin", "li"), "admin2": ("admin", "wang"), "ent_a": ("enterprise", GUIYANG_A),
                 "ent_b": ("enterprise", GUIYANG_B), "ent_jn": ("enterprise", JINAN),
                 "platform": ("platform", "gz-compute"), "platform2": ("platform", "other-platform"),
@@ -136,8 +157,7 @@ def world_fixture(app, client):
     admin = callers["admin"]
     for code in (GUIYANG_A, GUIYANG_B, JINAN, *HANGZHOU[:2]):
         assert admin.post("/v1/enterprises", profile(code)).status_code == 200
-    for party, kind in (("gz-compute", "platform"), ("other-platform", "platform"), ("jn-provider", "provider"),
-                        ("other-provider", "provider")):
+    for party, kind in PARTIES:
         assert admin.post("/v1/parties", {"id": party, "kind": kind, "name": party}).status_code == 200
     return SimpleNamespace(app=app, client=client, ledger=book, keys=keys, anon=Caller(client, None), **callers)
 

@@ -373,10 +373,13 @@ def test_void_clawback_and_reverse(world):
 
 
 def test_blacklist_exit_and_registration(world):
-    assert world.ent_a.post("/v1/enterprises", profile(GUIYANG_A, sme=False)).status_code == 200
+    # Only an administrator registers or sets a profile; an enterprise submits a change, which waits.
+    assert world.ent_a.post("/v1/enterprises", profile(GUIYANG_A, sme=False)).status_code == 403
     assert world.ent_a.post("/v1/enterprises", profile(GUIYANG_B)).status_code == 403
+    assert world.ent_a.post("/v1/profile-changes", {"changes": {"sme": False}}).get_json()["status"] == "pending"
     shown = world.ent_a.get(f"/v1/enterprises/{GUIYANG_A}").get_json()
-    assert shown["profile"]["sme"] is False and shown["status"] == "active"
+    assert shown["profile"]["sme"] is True and shown["status"] == "active"
+    assert shown["pending_change"]["changes"] == {"sme": False}
     assert world.ent_a.get(f"/v1/enterprises/{GUIYANG_B}").status_code == 404
     assert world.platform.post("/v1/blacklist", {"subject": GUIYANG_A, "reason": "fraud"}).status_code == 403
     r = world.admin.post("/v1/blacklist", {"subject": GUIYANG_A, "reason": "套取财政资金"})

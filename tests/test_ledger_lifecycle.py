@@ -71,6 +71,7 @@ def test_guizhou_three_percent_then_the_annual_cap(ledger, gz, clock):
     assert (v2["face"], v2["expires_on"]) == ("500000.00", "2026-10-01")
     assert balance(ledger, f"budget:{GZ}:2026") == Decimal("-2000000.00")
 
+    clock.set(date(2026, 5, 1))
     err = refused(ledger, CapReached, ledger.apply, gz, GZ, gz_contract("GZ-C3", "10000000", "2026-05-01"),
                   actor=gz, why="cap")
     assert "2,000,000" in str(err)
@@ -188,7 +189,7 @@ def test_one_contract_under_two_schemes_of_one_stacking_group_refused(ledger, gz
     e = guiyang_enterprise(7)
     ledger.register_enterprise(e, actor=ADMIN)
     code = e.credit_code
-    contract = gz_contract("GZ-GY-1", "8000000", "2026-06-30", city="贵阳市")
+    contract = gz_contract("GZ-GY-1", "8000000", "2026-02-27", city="贵阳市")
     assert claim(ledger, code, GZ, contract)["face"] == "240000.00"
     refused(ledger, Conflict, ledger.apply, code, "guiyang-compute-usage", contract, actor=code, why="claimed")
     # The other scheme is open for a business not yet claimed: 1‰ of 8,000,000.
@@ -636,20 +637,29 @@ def test_hangzhou_compute_pool_near_fifty_million(ledger, clock):
     v15 = claim(ledger, codes[14], HZ, hz_compute("HZ-14", "40000000"), parameters=HZ_RATE)
     assert v15["face"] == "3000000.00"
     assert ledger.yearly_report(HZ, 2026)["pool_left"] == "0.00"
+    clock.set(date(2026, 12, 31))
     refused(ledger, CapReached, ledger.apply, codes[14], HZ, hz_compute("HZ-15", "1000000", "2026-12-31"),
             actor=codes[14], parameters=HZ_RATE, why="cap")
-    # Each year has its own pool.
-    v16 = claim(ledger, codes[14], HZ, hz_compute("HZ-16", "1000000", "2025-06-01"), parameters=HZ_RATE)
-    assert (v16["face"], v16["year"]) == ("100000.00", 2025)
-    assert ledger.yearly_report(HZ, 2025)["pool_left"] == "49900000.00"
+    # A business dated in another year draws on this year's pool all the same: the pool is the
+    # year of issue's, so back-dating a contract does not reach another year's 50,000,000.
+    refused(ledger, CapReached, ledger.apply, codes[14], HZ, hz_compute("HZ-16", "1000000", "2025-06-01"),
+            actor=codes[14], parameters=HZ_RATE, why="cap")
+    # Issued in 2027, a 2026 contract counts in 2027's pool (10% of 1,000,000 = 100,000).
+    clock.set(date(2027, 1, 4))
+    v17 = claim(ledger, codes[14], HZ, hz_compute("HZ-17", "1000000", "2026-12-31"), parameters=HZ_RATE)
+    assert (v17["face"], v17["year"], v17["issued_on"]) == ("100000.00", 2027, "2027-01-04")
+    assert ledger.yearly_report(HZ, 2027)["pool_left"] == "49900000.00"
+    assert ledger.yearly_report(HZ, 2026)["pool_left"] == "0.00"
     assert ledger.verify()["ok"]
 
 
-def test_hangzhou_rate_must_be_set_and_window_holds(ledger):
+def test_hangzhou_rate_must_be_set_and_window_holds(ledger, clock):
     (code,) = hz_enterprises(ledger, 1)
     refused(ledger, NotEligible, ledger.apply, code, HZ, hz_compute("HZ-1", "1000000"), actor=code, why="unset")
+    clock.set(date(2027, 1, 2))
     refused(ledger, NotEligible, ledger.apply, code, HZ, hz_compute("HZ-2", "1000000", "2027-01-01"), actor=code,
             parameters=HZ_RATE, why="window")
+    clock.set(date(2026, 3, 1))
     outside = guizhou_enterprise(5)
     ledger.register_enterprise(outside, actor=ADMIN)
     refused(ledger, NotEligible, ledger.apply, outside.credit_code, HZ, hz_compute("HZ-3", "1000000"),
@@ -660,7 +670,7 @@ def test_hangzhou_rate_must_be_set_and_window_holds(ledger):
     assert ledger.approve(app["id"], actor=ADMIN, parameters=HZ_RATE)["voucher"]["face"] == "100000.00"
 
 
-def test_hangzhou_specialised_models_at_most_ten_awards_a_year(ledger):
+def test_hangzhou_specialised_models_at_most_ten_awards_a_year(ledger, clock):
     codes = hz_enterprises(ledger, 12)
 
     def model(i, cost="10000000", day="2026-03-01", **fields):
@@ -675,10 +685,13 @@ def test_hangzhou_specialised_models_at_most_ten_awards_a_year(ledger):
     assert {a["kind"] for a in awards} == {"award"}
     err = refused(ledger, CapReached, ledger.apply, codes[10], HZ_MODEL, model(10), actor=codes[10], why="cap")
     assert "at most 10 awards" in str(err)
-    # Another year's selection is counted apart (2025: inside the window 2023-08-25 … 2026-12-31).
-    assert claim(ledger, codes[10], HZ_MODEL, model(11, day="2025-02-01"))["face"] == "3000000.00"
+    # A 2025 selection awarded now counts in this year's ten, the year of issue: refused too.
+    refused(ledger, CapReached, ledger.apply, codes[10], HZ_MODEL, model(11, day="2025-02-01"), actor=codes[10],
+            why="cap")
+    clock.set(date(2027, 1, 2))
     refused(ledger, NotEligible, ledger.apply, codes[10], HZ_MODEL, model(13, day="2027-01-01"), actor=codes[10],
             why="window")
+    clock.set(date(2026, 3, 1))
     report = ledger.yearly_report(HZ_MODEL, 2026)
     assert (report["vouchers"], report["granted"]) == (10, "32000000.00")
     # An award voided frees its place in the year's ten.
@@ -689,7 +702,7 @@ def test_hangzhou_specialised_models_at_most_ten_awards_a_year(ledger):
 # --- Guiyang (annual), Hubei (three parties), Fuzhou (draft) ------------------------------------------
 
 
-def test_guiyang_annual_purchases_as_one_application(ledger):
+def test_guiyang_annual_purchases_as_one_application(ledger, clock):
     e = guiyang_enterprise(1)
     ledger.register_enterprise(e, actor=ADMIN)
     code = e.credit_code
@@ -698,16 +711,21 @@ def test_guiyang_annual_purchases_as_one_application(ledger):
         return {"id": f"GY-{y}-{total}", "date": f"{y}-12-31", "kind": "data_purchase", "amount": total,
                 "platform": "贵阳大数据交易所", "city": "贵阳市", **fields}
 
+    # A year's purchases are claimed once the year is over: in January 2027 for 2026.
+    clock.set(date(2027, 1, 5))
     # 超过 500 万元 is strict: exactly 5,000,000 gets nothing.
     refused(ledger, NotEligible, ledger.apply, code, "guiyang-data-trading", year("5000000"), actor=code,
             why="threshold")
     refused(ledger, NotEligible, ledger.apply, code, "guiyang-data-trading", year("8000000", platform="其他平台"),
             actor=code, why="eligibility")
     v = claim(ledger, code, "guiyang-data-trading", year("8000000"))
-    assert (v["face"], v["kind"], v["year"]) == ("8000.00", "award", 2026)  # 1‰ of the whole year
+    # 1‰ of the whole year; granted in 2027, it counts in the year of issue.
+    assert (v["face"], v["kind"], v["year"]) == ("8000.00", "award", 2027)
     # 资金扶持年限 1 年: a second qualifying year is refused.
+    clock.set(date(2028, 1, 5))
     refused(ledger, CapReached, ledger.apply, code, "guiyang-data-trading", year("9000000", 2027), actor=code,
             why="cap")
+    clock.set(date(2027, 1, 5))
     # Cumulative 1,000,000: 1,500,000,000 a year would give 1,500,000.
     big = guiyang_enterprise(2)
     ledger.register_enterprise(big, actor=ADMIN)
@@ -805,11 +823,12 @@ def test_guizhou_voucher_runs_six_months_from_the_day_of_issue(ledger, gz, clock
     assert ledger.expire(date(2027, 5, 1))["expired"] == [out["vouchers"][0]["id"]]
 
 
-def test_two_enterprises_may_use_the_same_id_for_their_own_year(ledger):
+def test_two_enterprises_may_use_the_same_id_for_their_own_year(ledger, clock):
     # A year's purchases are the enterprise's own business: the same id elsewhere is no double claim.
     first, second = guiyang_enterprise(21), guiyang_enterprise(22)
     year = {"id": "2026", "date": "2026-12-31", "kind": "data_purchase", "amount": "6000000",
             "platform": "贵阳大数据交易所", "city": "贵阳市"}
+    clock.set(date(2027, 1, 5))
     for e in (first, second):
         ledger.register_enterprise(e, actor=ADMIN)
         assert claim(ledger, e.credit_code, "guiyang-data-trading", year)["face"] == "6000.00"

@@ -10,6 +10,12 @@ policies of one stacking group, each offers what it would grant now, after its c
 highest is granted and the others are set aside with the reason. A per-year policy
 offers what it would pay given the year so far: nothing before its threshold is passed.
 Ties go to the policy whose id sorts first, so the result never depends on file order.
+
+Per-year caps and pools count the year the money is granted. The ledger says when that
+is (`issue_on`, its today in China) and when the business was put to it (`posted_on`),
+and a business dated after that day, or older than the policy admits, gets nothing. An
+estimate is a what-if with no issue day: it assumes issue on each business's own date,
+so its caps count in that year and its validity runs from that day, and it says so.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from typing import NamedTuple
 
 from dateutil.relativedelta import relativedelta
 
-from voucher.eligibility import describe, enterprise_refusal, passes, role_refusals
+from voucher.eligibility import dated, describe, enterprise_refusal, passes, role_refusals
 from voucher.enterprise import Enterprise
 from voucher.errors import quote
 from voucher.history import History
@@ -83,8 +89,11 @@ class Calculation:
     """One estimate in progress. `feed` each transaction, then `finish`."""
 
     def __init__(self, table: PolicyTable, enterprise: Enterprise, *, history: History | None = None,
-                 parameters: Parameters | None = None, include_drafts: bool = False) -> None:
+                 parameters: Parameters | None = None, include_drafts: bool = False,
+                 issue_on: date | None = None, posted_on: date | None = None) -> None:
         self.table = table
+        self.issue_on = issue_on
+        self.posted_on = posted_on or issue_on
         self.enterprise = enterprise
         self.state = history.copy() if history else History()
         self.parameters = parameters or {}
@@ -124,6 +133,10 @@ class Calculation:
         p = r.policy
         if not r.start <= tx.date <= r.end:
             return Refusal("window", lambda: f"{tx.date} is outside the policy window {p.window_text()}", tx.id)
+        if self.posted_on is not None:
+            refusal = dated(p, tx, self.posted_on)
+            if refusal:
+                return refusal
         if tx.role not in r.roles:
             return Refusal("role", lambda: f"role {quote(tx.role)} may not claim "
                            f"(allowed: {', '.join(sorted(p.roles))})", tx.id)
@@ -140,6 +153,10 @@ class Calculation:
             return Refusal("claimed", lambda: f"business {tx.id} was already claimed under {claimed} "
                            f"(one claim per business: {p.stacking.clause or p.voucher.clause})", tx.id)
         return None
+
+    def _cap_year(self, business_year: int) -> int:
+        """The year a grant counts against per-year caps and pools: the year of issue."""
+        return self.issue_on.year if self.issue_on is not None else business_year
 
     def _value(self, p: Policy, name: str) -> Decimal | None:
         fixed = getattr(p.formula, name)
@@ -283,21 +300,22 @@ class Calculation:
         """
         p = r.policy
         acc = self.years[(p.id, tx.year)]
+        year = self._cap_year(tx.year)
         rate = self._value(p, "rate")
-        if rate is None or (p.threshold and not p.threshold.passes(acc.eligible)) or (p.id, tx.year) in self.exhausted:
+        if rate is None or (p.threshold and not p.threshold.passes(acc.eligible)) or (p.id, year) in self.exhausted:
             return ZERO
         # Years of this run that will be supported count against years_per_entity too.
-        coming = {y for (pid, y), a in self.years.items()
+        coming = {self._cap_year(y) for (pid, y), a in self.years.items()
                   if pid == p.id and a.kept > 0 and (not p.threshold or p.threshold.passes(a.eligible))
                   } if r.count_caps else set()
         for level, limit, _ in r.count_caps:
-            if self._count_used(level, p.id, tx.year, coming) >= limit:
+            if self._count_used(level, p.id, year, coming) >= limit:
                 return ZERO
         offer = to_fen(tx.amount * rate, p.formula.rounding)
         for level, limit in r.money_caps:
             years = [acc] if level != "per_entity_total" else [a for (pid, _), a in self.years.items() if pid == p.id]
             accrued = sum((a.kept for a in years), ZERO) * rate
-            room = limit - self._used(level, p.id, tx.year) - accrued
+            room = limit - self._used(level, p.id, year) - accrued
             offer = min(offer, max(to_fen(room, p.formula.rounding), ZERO))
         return offer
 
@@ -314,8 +332,9 @@ class Calculation:
             if tx.date > year.last_day:
                 year.last_day = tx.date
             return None, r, None
+        year = self._cap_year(tx.year)
         if self.exhausted:
-            spent = self.exhausted.get((p.id, tx.year))
+            spent = self.exhausted.get((p.id, year))
             if spent:
                 return Refusal(spent.code, spent.reason, tx.id)
         if p.threshold and not p.threshold.passes(tx.amount):
@@ -325,12 +344,13 @@ class Calculation:
         if priced.__class__ is Refusal:
             return priced
         raw, rate, before, detail, once = priced
-        amount, steps, refusal = self._caps(r, tx.year, before)
+        amount, steps, refusal = self._caps(r, year, before)
         if refusal:
             return Refusal(refusal.code, refusal.reason, tx.id)
-        expires = expiry_date(tx.date, p.voucher.validity_months) if p.voucher.validity_months else None
-        return amount, r, Grant(p, tx.id, tx.year, tx.date, tx.amount, rate, raw, before, steps, amount,
-                                tx.amount if p.threshold else None, (), expires, detail, once)
+        issued = self.issue_on or tx.date
+        expires = expiry_date(issued, p.voucher.validity_months) if p.voucher.validity_months else None
+        return amount, r, Grant(p, tx.id, year, tx.date, tx.amount, rate, raw, before, steps, amount,
+                                tx.amount if p.threshold else None, (), expires, detail, once, self.issue_on)
 
     def _commit(self, grant: Grant, business: str) -> None:
         p = grant.policy
@@ -361,13 +381,13 @@ class Calculation:
                 continue
             raw = acc.kept * rate
             before = to_fen(raw, p.formula.rounding)
-            amount, steps, refusal = self._caps(r, year, before)
+            amount, steps, refusal = self._caps(r, self._cap_year(year), before)
             if refusal:
                 r.result.refuse(Refusal(refusal.code, f"{year}: {refusal.text}", business))
                 continue
-            grant = Grant(p, business, year, acc.last_day, acc.kept, rate, raw, before, steps, amount,
+            grant = Grant(p, business, self._cap_year(year), acc.last_day, acc.kept, rate, raw, before, steps, amount,
                           acc.eligible if p.threshold else None, (), None,
-                          f"{acc.count} transactions in {year}")
+                          f"{acc.count} transactions in {year}", (), self.issue_on)
             self._commit(grant, business)
             grants.append(grant)
         for p in self.table:
@@ -391,7 +411,7 @@ def stream(calc: Calculation, transactions: Iterable[Transaction]) -> Iterator[G
 def estimate(table: PolicyTable, enterprise: Enterprise, transactions: Iterable[Transaction], *,
              history: History | None = None, parameters: Parameters | None = None,
              include_drafts: bool = False, keep_grants: bool = True) -> Estimate:
-    """Apply every policy to the transactions and explain each result."""
+    """Apply every policy to the transactions and explain each result (a what-if: issue on each business's date)."""
     calc = Calculation(table, enterprise, history=history, parameters=parameters, include_drafts=include_drafts)
     grants = []
     for grant in stream(calc, transactions):

@@ -17,17 +17,18 @@ from voucher.cli import (
     BUSINESS_ID, COUNT, CREDIT_CODE, DATE, INVOICE, PARTY, YEAR, CliError, emit_json, read_json_file, table_or_fail,
 )
 from voucher.enterprise import Enterprise
-from voucher.errors import InputError, VoucherError
+from voucher.errors import InputError, VoucherError, quote
 from voucher.ledger import Ledger
 
 
 def _ledger(ctx: click.Context) -> Ledger:
+    from voucher.clock import clock_from_env
     from voucher.store import open_store
 
     obj = ctx.find_root().obj
     if "ledger" not in obj:
         try:
-            obj["ledger"] = Ledger(open_store(obj.get("db")), table_or_fail(obj.get("policy_dir")))
+            obj["ledger"] = Ledger(open_store(obj.get("db")), table_or_fail(obj.get("policy_dir")), clock_from_env())
         except VoucherError as exc:
             raise CliError(str(exc)) from None
         ctx.call_on_close(obj["ledger"].close)
@@ -57,7 +58,10 @@ def _as_spelt(ctx: click.Context, field: str) -> str:
 
 
 def _show(ctx: click.Context, data: object) -> None:
-    if ctx.find_root().obj.get("json"):
+    path = ctx.find_root().obj.get("get")
+    if path:
+        click.echo(_pick(data, path))
+    elif ctx.find_root().obj.get("json"):
         emit_json(data)
     else:
         _lines(data, 0)
@@ -81,13 +85,32 @@ def _lines(data: object, depth: int) -> None:
                 click.echo(f"{pad}- {item}")
 
 
+def _pick(data: object, path: str) -> object:
+    """One value of a result by its dotted path (`voucher.id`, `vouchers.0.id`), for shell scripts."""
+    for part in path.split("."):
+        if isinstance(data, dict) and part in data:
+            data = data[part]
+        elif isinstance(data, list) and part.isdigit() and int(part) < len(data):
+            data = data[int(part)]
+        else:
+            raise click.UsageError(f"--get {path}: the result has no {quote(part)}")
+    return "" if data is None else data
+
+
 def _remember_json(ctx: click.Context, param, value: bool) -> None:
     if value:
         ctx.find_root().obj["json"] = True
 
 
+def _remember_get(ctx: click.Context, param, value: str | None) -> None:
+    if value:
+        ctx.find_root().obj["get"] = value
+
+
 def json_option(command):
-    """--json on every command: the machine-readable form of its result."""
+    """--json on every command: the machine-readable form of its result; --get one value of it."""
+    command = click.option("--get", "get_path", metavar="PATH", expose_value=False, callback=_remember_get,
+                           help="Print only this value of the result (e.g. id, voucher.id, vouchers.0.id).")(command)
     return click.option("--json", is_flag=True, expose_value=False, callback=_remember_json,
                         help="Machine-readable output.")(command)
 
@@ -113,6 +136,8 @@ def register(main: click.Group) -> None:
         ctx.obj.update({"db": db, "actor": actor})
 
     main.callback = callback
+    from voucher.cli_changes import changes  # it imports this module's helpers
+    ledger.add_command(changes)
     main.add_command(ledger)
     main.add_command(audit)
 
@@ -127,7 +152,7 @@ def ledger() -> None:
 @click.option("--profile", required=True, type=click.Path(exists=True, dir_okay=False))
 @click.pass_context
 def register_cmd(ctx, profile):
-    """Record an enterprise's profile (JSON) in the ledger."""
+    """An administrator records an enterprise's profile (JSON); its facts take effect at once."""
     try:
         enterprise = Enterprise.from_dict(read_json_file(profile, "--profile", "enterprise"))
     except VoucherError as exc:

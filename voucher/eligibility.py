@@ -2,15 +2,19 @@
 
 Enterprise conditions do not change during an estimate, so they are tested once per
 policy (and once per claimant role, for a condition that binds only some roles); the
-transaction conditions are tested per business by the calculator, with `passes`.
+transaction conditions are tested per business by the calculator, with `passes`; `dated`
+is the ledger's test of a business's date against the day it was posted.
 """
 
 from __future__ import annotations
+
+from datetime import date
 
 from voucher.enterprise import Enterprise
 from voucher.errors import quote
 from voucher.policy import Condition, Policy
 from voucher.results import Refusal
+from voucher.transactions import Transaction
 
 
 def passes(op: str, actual: object, expected: object) -> bool:
@@ -51,3 +55,15 @@ def role_refusals(p: Policy, enterprise: Enterprise) -> dict[str, Refusal]:
                 for role in cond.roles - refusals.keys():
                     refusals[role] = Refusal("eligibility", f"as {role}: {describe(cond, actual)}", "")
     return refusals
+
+
+def dated(p: Policy, tx: Transaction, posted: date) -> Refusal | None:
+    """A business the ledger may not grant for: dated after the day it was posted, or too old."""
+    if tx.date > posted:
+        return Refusal("future", f"dated {tx.date}, after the day it was posted ({posted}, China time): "
+                       "a business is claimed once it has happened", tx.id)
+    oldest = p.oldest_business_year(posted)
+    if tx.date.year < oldest:
+        return Refusal("age", f"dated {tx.date}: posted on {posted}, {p.id} grants for businesses of {oldest} "
+                       f"or later (business_age_years = {p.business_age_years})", tx.id)
+    return None

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
+from voucher.changes import ProfileChanges
 from voucher.journal import Journal
 from voucher.lifecycle import Lifecycle
 from voucher.parties import Parties
@@ -21,7 +22,7 @@ from voucher.reports import Reports
 from voucher.store import open_store
 
 
-class Ledger(Lifecycle, Parties, Quota, Redemptions, Reports, Journal):
+class Ledger(Lifecycle, Parties, ProfileChanges, Quota, Redemptions, Reports, Journal):
     """One ledger over one store, applying one policy table."""
 
     def __init__(self, store, table: PolicyTable, clock: Callable[[], datetime] | None = None) -> None:

@@ -38,6 +38,7 @@ class Lifecycle:
         t = transaction_from_dict(transaction)
 
         def work(tx: Tx) -> dict:
+            self._happened(t)
             enterprise = self._enterprise(tx, code)
             self._grant(tx, enterprise, policy, t, parameters)  # refuses now what approval would refuse
             pending = tx.one("SELECT id FROM applications WHERE business = ? AND policy_id = ? AND status = 'applied'",
@@ -60,7 +61,8 @@ class Lifecycle:
             enterprise = self._enterprise(tx, app["enterprise"])
             t = transaction_from_dict(json.loads(app["tx"]))
             policy = self.table.get(app["policy_id"])
-            grant = self._grant(tx, enterprise, policy, t, parameters)
+            applied = tx.value("SELECT day FROM entries WHERE id = ?", (int(app_id[1:]),))  # A{entry}: the apply
+            grant = self._grant(tx, enterprise, policy, t, parameters, posted_on=date.fromisoformat(applied))
             entry = self.append(tx, "approve", actor=actor, enterprise=enterprise.credit_code, policy_id=policy.id,
                                 year=t.year, ref=app_id)
             voucher = self._issue(tx, enterprise, grant, t, actor=actor, application=app_id)
@@ -97,11 +99,14 @@ class Lifecycle:
         t = t._replace(platform=platform)
 
         def work(tx: Tx) -> dict:
+            self._happened(t)
             self._party(tx, platform, onboarded=True)
             enterprise = self._enterprise(tx, code)
             policies = [p for p in self.table.by_kind.get(t.kind, ()) if p.voucher.issues_voucher]
+            today = self.today()  # caps count the year of issue, not the business's own date
             calc = Calculation(PolicyTable(policies), enterprise, parameters=self.parameters(tx, parameters),
-                               history=self.history(tx, enterprise.credit_code, policies, t.id, (t.year,)))
+                               issue_on=today, posted_on=today,
+                               history=self.history(tx, enterprise.credit_code, policies, t.id, (today.year,)))
             grants = [g for g in calc.feed(t) if g.amount > 0]
             self.append(tx, "transaction.post", actor=actor, enterprise=enterprise.credit_code, year=t.year,
                         ref=t.id, memo=t.to_dict())
@@ -129,7 +134,7 @@ class Lifecycle:
             if tx.one("SELECT voucher_id FROM claims WHERE business = ? AND scope = ?", (business, scope)):
                 raise Conflict(f"business {t.id} is already claimed ({scope})", field="transaction.id", reason="claimed")
             tx.insert("claims", {"business": business, "scope": scope, "voucher_id": voucher_id, "policy_id": p.id})
-        issued = self.today()  # 自发放之日起计算: the validity runs from the day the ledger issues it
+        issued = grant.issued_on or self.today()  # 自发放之日起计算: validity runs from the day of issue
         expires = expiry_date(issued, p.voucher.validity_months) if p.voucher.validity_months else None
         tx.insert("vouchers", {
             "id": voucher_id, "enterprise": code, "policy_id": p.id, "policy_version": p.version,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 
+from voucher.changes import require_admin
 from voucher.enterprise import Enterprise, validate_credit_code
 from voucher.errors import Forbidden, InputError, NotFound, quote
 from voucher.store import Tx
@@ -17,7 +18,13 @@ from voucher.store import Tx
 class Parties:
 
     def register_enterprise(self, enterprise: Enterprise, *, actor: str, key: str | None = None) -> dict:
-        """Record or update an enterprise's profile; its standing (blacklist) is kept."""
+        """An administrator records or updates an enterprise's profile; its standing (blacklist) is kept.
+
+        Only an administrator: the profile holds the facts eligibility is decided on. An
+        enterprise asks for a change with `submit_enterprise_change` (voucher/changes.py).
+        """
+        require_admin(actor, "registers an enterprise or sets its profile")
+
         def work(tx: Tx) -> dict:
             row = tx.one("SELECT status FROM enterprises WHERE credit_code = ?", (enterprise.credit_code,))
             entry = self.append(tx, "enterprise.register", actor=actor, enterprise=enterprise.credit_code,

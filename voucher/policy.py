@@ -127,6 +127,9 @@ class Policy:
         version: the first 12 hex digits of the file's SHA-256, so an estimate can name
             exactly the text it was computed from.
         kinds: transaction kinds it applies to; roles: the enterprise's role in them.
+        business_age_years: how old a business may be when the ledger is asked to grant for
+            it: dated in the calendar year of posting or up to this many years before
+            (1: this year or last year, as 上年度 rewards need). Estimates do not apply it.
     """
 
     id: PolicyId
@@ -152,7 +155,12 @@ class Policy:
     interpretation: tuple[str, ...] = ()
     source: str = ""
     published_in: str = ""
+    business_age_years: int = 1
     extra: dict = field(default_factory=dict)
+
+    def oldest_business_year(self, posted: date) -> int:
+        """The earliest calendar year of a business the ledger still grants for when posted on `posted`."""
+        return posted.year - self.business_age_years
 
     def in_window(self, day: date) -> bool:
         return (self.valid_from is None or day >= self.valid_from) and (
@@ -171,7 +179,7 @@ class Policy:
         caps = {name: getattr(c, name) for name in ("per_item", "per_entity_year", "per_entity_total", "pool_year",
                                                      "awards_per_year", "claims_per_entity", "years_per_entity")}
         return {**self.summary(), "document": self.document, "published_in": self.published_in, "clause": self.clause,
-                "interpretation": list(self.interpretation),
+                "interpretation": list(self.interpretation), "business_age_years": self.business_age_years,
                 "eligibility": [{"field": e.field, "op": e.op, "clause": e.clause, "roles": sorted(e.roles),
                                  "value": sorted(e.value) if isinstance(e.value, (set, frozenset, tuple, list))
                                  else e.value} for e in self.eligibility],

@@ -123,6 +123,7 @@ class PolicySchema(_Strict):
     city = fields.String(load_default="")
     valid_from = fields.Date()
     valid_until = fields.Date()
+    business_age_years = fields.Integer(strict=True, load_default=1, validate=validate.Range(min=0, max=10))
     kinds = fields.List(fields.String(validate=validate.OneOf(_KINDS)), required=True,
                         validate=validate.Length(min=1))
     roles = fields.List(fields.String(validate=validate.OneOf(sorted(ROLES))), required=True,
@@ -190,7 +191,7 @@ def build_policy(data: dict, *, version: str, source: str) -> Policy | list[Poli
         document=d["document"], published_in=d["published_in"], clause=d["clause"].strip(),
         status=d["status"], province=d["province"], city=d["city"],
         valid_from=d.get("valid_from"), valid_until=d.get("valid_until"),
-        kinds=frozenset(d["kinds"]), roles=frozenset(d["roles"]), formula=formula,
+        business_age_years=d["business_age_years"], kinds=frozenset(d["kinds"]), roles=frozenset(d["roles"]), formula=formula,
         threshold=Threshold(t["amount"], t["inclusive"], t["on"], t["clause"]) if t else None,
         caps=Caps(**d["caps"]), voucher=VoucherTerms(**d["voucher"]), stacking=Stacking(**s),
         eligibility=tuple(Condition(c["field"], c["op"], c["value"], c["clause"], frozenset(c["roles"]))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from datetime import date
 from decimal import Decimal
 
 from voucher.calculator import Calculation
@@ -94,11 +95,17 @@ class Quota:
         return values
 
     def _grant(self, tx: Tx, enterprise: Enterprise, policy: Policy, t: Transaction,
-               parameters: dict | None) -> Grant:
-        """Run the calculator for one business under one policy against the ledger's quota, or refuse."""
+               parameters: dict | None, *, posted_on: date | None = None) -> Grant:
+        """Run the calculator for one business under one policy against the ledger's quota, or refuse.
+
+        Issued today: per-year caps and pools count this year's grants, whatever the
+        business's date; `posted_on` (default today) is when the business was put to the
+        ledger, which its age is judged from.
+        """
+        today = self.today()
         calc = Calculation(PolicyTable([policy]), enterprise, include_drafts=False,
-                           parameters=self.parameters(tx, parameters),
-                           history=self.history(tx, enterprise.credit_code, [policy], t.id, (t.year,)))
+                           parameters=self.parameters(tx, parameters), issue_on=today, posted_on=posted_on or today,
+                           history=self.history(tx, enterprise.credit_code, [policy], t.id, (today.year,)))
         grants = calc.feed(t) + calc.finish()
         if grants and grants[0].amount > 0:
             return grants[0]
@@ -106,3 +113,10 @@ class Quota:
         count, refusal = next(iter(result.refusals.values()))
         error = REFUSAL_ERRORS.get(refusal.code, NotEligible)
         raise error(f"{policy.id}: {refusal.text}", field="policy_id", reason=refusal.code)
+
+    def _happened(self, t: Transaction) -> None:
+        """Refuse a business dated after today in China: the ledger grants for what has happened."""
+        today = self.today()
+        if t.date > today:
+            raise InputError("transaction.date", f"{t.date} is after today ({today}, China time): a business is "
+                             "posted once it has happened (an estimate takes future dates)")

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from datetime import date
 from typing import IO
 
-from voucher.errors import InputError
+from voucher.errors import InputError, NotFound
 from voucher.journal import equal_to
 from voucher.money import plain
 from voucher.store import from_fen
@@ -18,11 +18,24 @@ EXPORT_COLUMNS = ("entry_id", "at", "event", "actor", "enterprise", "policy_id",
                   "reverses", "account", "amount", "hash")
 
 
+def among(column: str, values, where: list[str], params: list) -> None:
+    """Add `column IN (...)` for a set of values (a scoped administrator's policies); None adds nothing,
+    and an empty set matches no row."""
+    if values is None:
+        return
+    values = sorted(values)
+    where.append(f"{column} IN ({', '.join('?' for _ in values)})" if values else "1 = 0")
+    params.extend(values)
+
+
 class Reports:
     def balances(self, *, enterprise: str | None = None, policy_id: str | None = None, year: int | None = None,
-                 on: date | None = None) -> dict:
-        """Every account touched by the filters, with its balance at the end of day `on` (default: now)."""
+                 on: date | None = None, policy_ids=None) -> dict:
+        """Every account touched by the filters, with its balance at the end of day `on` (default: now).
+
+        `policy_ids` limits the postings to those policies (a scoped administrator's view)."""
         where, params = equal_to({"enterprise": enterprise, "policy_id": policy_id, "year": year})
+        among("policy_id", policy_ids, where, params)
         if on:
             where.append("day <= ?")
             params.append(on.isoformat())
@@ -40,14 +53,17 @@ class Reports:
                 "totals": {k: plain(from_fen(v)) for k, v in sorted(by_kind.items())},
                 "filters": {"enterprise": enterprise, "policy_id": policy_id, "year": year}}
 
-    def entries(self, *, after: int = 0, limit: int = 100, **filters) -> dict:
-        """Entries in order, `limit` at a time; pass the returned `next` as `after` for the next page."""
+    def entries(self, *, after: int = 0, limit: int = 100, policy_ids=None, **filters) -> dict:
+        """Entries in order, `limit` at a time; pass the returned `next` as `after` for the next page.
+
+        `policy_ids` keeps only the entries of those policies (a scoped administrator's view)."""
         unknown = set(filters) - set(ENTRY_FILTERS)
         if unknown:
             raise InputError(sorted(unknown)[0], "is not a filter; use " + ", ".join(ENTRY_FILTERS))
         if not isinstance(limit, int) or not 1 <= limit <= 1000:
             raise InputError("limit", "must be from 1 to 1000")
         where, params = equal_to(filters)
+        among("policy_id", policy_ids, where, params)
         where.append("id > ?")
         params.append(int(after))
         with self.store.read() as tx:
@@ -68,8 +84,9 @@ class Reports:
         return {"items": items, "next": ids[-1] if len(rows) > limit else None}
 
     def vouchers(self, *, enterprise: str | None = None, policy_id: str | None = None, status: str | None = None,
-                 after: str | None = None, limit: int = 100) -> dict:
+                 after: str | None = None, limit: int = 100, policy_ids=None) -> dict:
         where, params = equal_to({"enterprise": enterprise, "policy_id": policy_id, "status": status})
+        among("policy_id", policy_ids, where, params)
         with self.store.read() as tx:
             rows = tx.rows("SELECT id, entry_id FROM vouchers" + (" WHERE " + " AND ".join(where) if where else "")
                            + " ORDER BY entry_id", params)
@@ -89,6 +106,14 @@ class Reports:
     def redemption(self, redemption_id: str) -> dict:
         with self.store.read() as tx:
             return self.redemption_view(tx, redemption_id)
+
+    def entry_policy(self, entry_id: int) -> str | None:
+        """The policy an entry belongs to (None for one that belongs to none, such as a registration)."""
+        with self.store.read() as tx:
+            row = tx.one("SELECT policy_id FROM entries WHERE id = ?", (entry_id,))
+        if not row:
+            raise NotFound(f"no entry {entry_id}", field="entry_id")
+        return row["policy_id"]
 
     def application(self, app_id: str) -> dict:
         with self.store.read() as tx:
@@ -124,21 +149,26 @@ class Reports:
             report["pool_left"] = plain(policy.caps.pool_year - net)
         return report
 
-    def export_csv(self, out: IO[str]) -> int:
-        """One row per posting (and one per entry that moves no money), in ledger order."""
+    def export_csv(self, out: IO[str], policy_ids=None) -> int:
+        """One row per posting (and one per entry that moves no money), in ledger order;
+        with `policy_ids`, only the entries of those policies."""
         writer = csv.writer(out)
         writer.writerow(EXPORT_COLUMNS)
         count = 0
-        for row in self._export_rows():
+        for row in self._export_rows(policy_ids):
             writer.writerow(row)
             count += 1
         return count
 
-    def _export_rows(self) -> Iterator[tuple]:
+    def _export_rows(self, policy_ids=None) -> Iterator[tuple]:
+        where: list[str] = []
+        params: list = []
+        among("e.policy_id", policy_ids, where, params)
         with self.store.read() as tx:
             rows = tx.rows("SELECT e.id, e.at, e.event, e.actor, e.enterprise, e.policy_id, e.year, e.voucher_id, "
                            "e.ref, e.reverses, p.account, p.amount, e.hash FROM entries e LEFT JOIN postings p "
-                           "ON p.entry_id = e.id ORDER BY e.id, p.n")
+                           "ON p.entry_id = e.id " + (f"WHERE {where[0]} " if where else "") + "ORDER BY e.id, p.n",
+                           params)
         for r in rows:
             amount = plain(from_fen(r["amount"])) if r["amount"] is not None else ""
             yield (r["id"], r["at"], r["event"], r["actor"], r["enterprise"] or "", r["policy_id"] or "",

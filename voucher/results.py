@@ -41,7 +41,9 @@ class CapStep(NamedTuple):
 class Grant(NamedTuple):
     """An amount a policy grants for one business (a contract, or a year's purchases).
 
-    `raw` is base × rate before rounding; `before_caps` is it rounded to the fen.
+    `raw` is base × rate before rounding; `before_caps` is it rounded to the fen. `year` is
+    the year it counts against per-year caps and pools: the year of issue. `issued_on` is
+    the ledger's day of issue; None in an estimate, which assumes issue on `day`.
     """
 
     policy: Policy
@@ -59,6 +61,13 @@ class Grant(NamedTuple):
     expires_on: date | None = None
     detail: str = ""
     once: tuple[str, ...] = ()
+    issued_on: date | None = None
+
+    def issue_text(self) -> str:
+        if self.issued_on is None:
+            return (f"an estimate: assumes issue on {self.day}, so per-year caps count in {self.year} and "
+                    "the validity runs from that day")
+        return f"issued {self.issued_on}: per-year caps count in the year of issue, {self.year}"
 
     def explain(self) -> list[str]:
         p = self.policy
@@ -68,6 +77,7 @@ class Grant(NamedTuple):
             t = p.threshold
             lines.append(f"threshold {t.describe()} ({'inclusive' if t.inclusive else 'strict'}"
                          f"{', ' + t.clause if t.clause else ''}): {fmt_yuan(self.threshold_base)} passes")
+        lines.append(self.issue_text())
         if self.rate is not None:
             lines.append(f"{fmt_yuan(self.base)} × {self.rate} = {self.raw} → {fmt_yuan(self.before_caps)} "
                          f"({ROUNDING_NAMES.get(p.formula.rounding, p.formula.rounding)})")
@@ -94,6 +104,8 @@ class Grant(NamedTuple):
         return {
             "policy_id": self.policy.id, "policy_version": self.policy.version, "business": self.business,
             "year": self.year, "date": self.day.isoformat(), "base": plain(self.base),
+            "issued_on": self.issued_on.isoformat() if self.issued_on else None,
+            "issue_assumed": self.issued_on is None,
             "rate": str(self.rate) if self.rate is not None else None, "raw": str(self.raw),
             "before_caps": plain(self.before_caps), "rounding": self.policy.formula.rounding,
             "threshold_base": plain(self.threshold_base) if self.threshold_base is not None else None,

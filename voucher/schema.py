@@ -81,7 +81,17 @@ class Step(NamedTuple):
     python: Callable[[Any], None] | None = None
 
 
-STEPS: list[Step] = []
+STEPS: list[Step] = [
+    # An administrator's key may be limited to some policies: a JSON list of terms (policy ids,
+    # province:NAME, city:NAME), resolved against the policy table when the key is used; NULL is unscoped.
+    Step("0004_roles_key_scope", columns={"api_keys": {"scope": "text"}}),
+    # Changes an enterprise submits to its own profile; eligibility facts wait here for an administrator.
+    Step("0004_roles_enterprise_changes", tables={"enterprise_changes": (
+        {"id": "text", "enterprise": "text", "changes": "text", "before": "text", "status": "text",
+         "submitted_by": "text", "submitted_at": "text", "decided_by": "text", "decided_at": "text",
+         "reason": "text", "entry_id": "int", "decided_entry": "int"}, ("id",), [],
+        [("status",), ("enterprise",), ("entry_id",)])}),
+]
 """The domain's steps after `0001_ledger`, in order. Append; never edit or reorder one that shipped."""
 
 

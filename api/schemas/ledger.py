@@ -185,8 +185,33 @@ class EnterpriseStatus(Schema):
     status = Str(required=True, metadata={"enum": ["active", "blacklisted"]})
 
 
+class ProfileChangeOut(Schema):
+    id = Str(required=True, metadata={"example": "C12"})
+    enterprise = Str(required=True)
+    changes = fields.Dict(required=True, metadata={"description": "The fields asked for, with their new values."})
+    before = fields.Dict(required=True, metadata={"description": "The same fields as they were when submitted."})
+    status = Str(required=True, metadata={
+        "enum": ["pending", "applied", "approved", "rejected", "superseded"],
+        "description": "pending: waits for an administrator (it changes an eligibility fact); applied: only "
+                       "descriptive fields (name), in force when submitted; superseded: a later submission "
+                       "replaced it."})
+    submitted_by = Str(required=True)
+    submitted_at = Str(required=True, metadata={"format": "date-time"})
+    decided_by = Opt(Str(required=True))
+    decided_at = Opt(Str(required=True, metadata={"format": "date-time"}))
+    reason = Opt(Str(required=True))
+    entry_id = Int(required=True, metadata={"description": "The journal entry of the submission."})
+    decided_entry = Opt(Int(required=True, metadata={"description": "The journal entry of the decision."}))
+
+
+class ProfileChangesOut(Schema):
+    items = fields.List(fields.Nested(ProfileChangeOut), required=True)
+
+
 class EnterpriseOut(EnterpriseStatus):
     profile = fields.Dict(required=True)
+    pending_change = Opt(fields.Nested(ProfileChangeOut, required=True, metadata={
+        "description": "The change waiting for an administrator, if any."}))
 
 
 class PartyOut(Schema):

@@ -97,6 +97,9 @@ class PolicyDetail(PolicySummary):
     published_in = Str(required=True)
     clause = Str(required=True)
     interpretation = fields.List(Str(), required=True)
+    business_age_years = fields.Integer(required=True, metadata={
+        "description": "How old a business may be when the ledger grants for it: dated this calendar year or up "
+                       "to this many years before (estimates do not apply it)."})
     eligibility = fields.List(fields.Nested(Condition), required=True)
     formula = fields.Nested(Formula, required=True)
     threshold = Opt(fields.Nested(Threshold, required=True))
@@ -143,8 +146,13 @@ class Grant(Schema):
     policy_id = Str(required=True)
     policy_version = Str(required=True)
     business = Str(required=True)
-    year = fields.Integer(required=True)
+    year = fields.Integer(required=True, metadata={
+        "description": "The year the grant counts against per-year caps and pools: the year of issue."})
     date = Str(required=True, metadata={"format": "date"})
+    issued_on = Opt(Str(required=True, metadata={
+        "format": "date", "description": "The ledger's day of issue; null in an estimate (see issue_assumed)."}))
+    issue_assumed = fields.Boolean(required=True, metadata={
+        "description": "True in an estimate, a what-if: it assumes issue on the business's own date."})
     base = Money(required=True)
     rate = Opt(Str(required=True))
     raw = Str(required=True, metadata={"description": "base × rate before rounding, exact."})

@@ -62,10 +62,9 @@ class TransactionIn(Schema):
             _raise_at(exc, "transaction")
 
 
-class EnterpriseIn(Schema):
-    """What eligibility needs to know about an enterprise (its profile)."""
+class ProfileFields(Schema):
+    """The fields of an enterprise's profile, save its credit code."""
 
-    credit_code = CreditCode(required=True)
     name = Text(validate=SHORT)
     province = Text(validate=SHORT)
     city = Text(validate=SHORT)
@@ -79,12 +78,33 @@ class EnterpriseIn(Schema):
     exchange_certified = Bool()
     recognitions = fields.List(Text(validate=ID), validate=validate.Length(max=50))
 
+
+class EnterpriseIn(ProfileFields):
+    """What eligibility needs to know about an enterprise (its profile)."""
+
+    credit_code = CreditCode(required=True)
+
     @post_load
     def build(self, data: dict, **kwargs) -> Enterprise:
         try:
             return Enterprise.from_dict(data)
         except InputError as exc:
             _raise_at(exc, "enterprise")
+
+
+class ProfileChangeIn(Schema):
+    """An enterprise asks to change fields of its profile; facts wait for an administrator's approval."""
+
+    enterprise = CreditCode(metadata={"description": "Defaults to the calling enterprise."})
+    changes = fields.Nested(ProfileFields, required=True, metadata={
+        "description": "Only the fields to change. `name` takes effect at once; any other field is an "
+                       "eligibility fact and takes effect when an administrator approves."})
+
+
+class ProfileChangesQuery(Schema):
+    enterprise = CreditCode()
+    status = fields.String(validate=validate.OneOf(["pending", "applied", "approved", "rejected", "superseded"]))
+    limit = fields.Integer(load_default=100, validate=validate.Range(1, 1000))
 
 
 class GrantedIn(Schema):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from api.app import ledger
-from api.auth import current_principal, own_enterprise, requires
+from api.auth import current_principal, in_scope_record, own_enterprise, requires
 from api.idempotency import idempotent, key
 from api.schemas.ledger import ApplicationOut, ApprovedOut
 from api.schemas.requests import ApplicationIn, ApproveIn, ReasonIn
@@ -31,12 +31,17 @@ def apply(args: dict):
 @requires("enterprise", "admin")
 @blp.response(200, ApplicationOut)
 def show(application_id: str):
-    """One application; an enterprise sees its own only."""
+    """One application; an enterprise sees its own only, a scoped administrator those of its policies."""
     app = ledger().application(application_id)
     who = current_principal()
     if who.role == "enterprise" and app["enterprise"] != who.subject:
         raise NotFound(f"no application {quote(application_id)}", field="application")
+    in_scope_record("application", application_id, lambda: app["policy_id"])
     return app
+
+
+def application_in_scope(application_id: str) -> None:
+    in_scope_record("application", application_id, lambda: ledger().application(application_id)["policy_id"])
 
 
 @blp.route("/<id:application_id>/approve", methods=["POST"])
@@ -46,6 +51,7 @@ def show(application_id: str):
 @blp.response(200, ApprovedOut)
 def approve(args: dict, application_id: str):
     """Approve: the voucher is issued in the same transaction, for what the caps leave at that moment."""
+    application_in_scope(application_id)
     return ledger().approve(application_id, actor=current_principal().actor, key=key(),
                             parameters=checked_parameters(args.get("parameters")))
 
@@ -57,4 +63,5 @@ def approve(args: dict, application_id: str):
 @blp.response(200, ApplicationOut)
 def reject(args: dict, application_id: str):
     """Reject, stating the reason."""
+    application_in_scope(application_id)
     return ledger().reject(application_id, reason=args["reason"], actor=current_principal().actor, key=key())

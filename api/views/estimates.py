@@ -18,7 +18,7 @@ import json
 from flask import current_app, request
 
 from api.app import ledger, parameters, policy_table
-from api.auth import current_principal, own_enterprise, requires
+from api.auth import current_principal, own_enterprise, requires, scope_ids
 from api.idempotency import idempotent, key
 from api.schemas.policy import EstimateOut
 from api.schemas.requests import EstimateIn
@@ -64,6 +64,9 @@ def estimate(args: dict):
         if current_principal().role in ("platform", "provider"):
             raise Forbidden("only the enterprise itself or an administrator may estimate against its ledger",
                             field="enterprise")
+        if scope_ids() is not None:  # the history read spans every programme, and the answer shows it
+            raise Forbidden("an estimate against the ledger reads every programme's grants: it is for an "
+                            "administrator without a scope; send a what-if profile instead", field="enterprise")
         own_enterprise(code)
     params = checked_parameters(args.get("parameters"))
     book = ledger()

@@ -1,7 +1,9 @@
 """Reading the ledger: entries with cursors, balances, yearly reports, audit, CSV export; and reversal.
 
 An enterprise reads its own entries and balances (the filter is forced to it; asking
-for another's is 403). Reports, the audit and the export are for administrators.
+for another's is 403). Reports, the audit and the export are for administrators. A
+scoped administrator's entries, balances and export hold only its policies' entries and
+postings, its reports are its policies', and the whole-ledger audit is not for it.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import io
 from flask import Response
 
 from api.app import ledger, policy_table
-from api.auth import current_principal, own_enterprise, requires
+from api.auth import current_principal, in_scope_record, own_enterprise, policy_in_scope, requires, scope_ids
 from api.idempotency import idempotent, key
 from api.schemas.ledger import BalancesOut, EntriesPage, ReportOut, ReversedOut, VerifyOut
 from api.schemas.requests import BalancesQuery, EntriesQuery, ReasonIn
@@ -28,8 +30,9 @@ MAX_ID = 2**62
 def entries(args: dict):
     """Journal entries in order, each with its postings and hash; pass `next` as `after` for the next page."""
     args["enterprise"] = own_enterprise(args.get("enterprise"))
+    policy_in_scope(args.get("policy_id"))
     filters = {k: v for k, v in args.items() if v is not None and k not in ("after", "limit")}
-    return ledger().entries(after=args["after"], limit=args["limit"], **filters)
+    return ledger().entries(after=args["after"], limit=args["limit"], policy_ids=scope_ids(), **filters)
 
 
 @blp.route("/ledger/balances")
@@ -39,7 +42,8 @@ def entries(args: dict):
 def balances(args: dict):
     """Every account the filters touch, with its balance at the end of day `on` (default today)."""
     args["enterprise"] = own_enterprise(args.get("enterprise"))
-    return ledger().balances(**args)
+    policy_in_scope(args.get("policy_id"))
+    return ledger().balances(**args, policy_ids=scope_ids())
 
 
 @blp.route("/reports/<id:policy_id>/<int(min=1900, max=2200):year>")
@@ -48,11 +52,12 @@ def balances(args: dict):
 def yearly_report(policy_id: str, year: int):
     """A policy's year: granted, redeemed, paid, expired, voided, clawed back, and what is left of a pool."""
     policy_table().get(policy_id)  # 404 for an unknown policy
+    policy_in_scope(policy_id)
     return ledger().yearly_report(policy_id, year)
 
 
 @blp.route("/audit/verify")
-@requires("admin")
+@requires("admin", unscoped=True)
 @blp.response(200, VerifyOut)
 def verify():
     """Recompute the hash chain and each entry's balance; names the first entry that does not match."""
@@ -63,9 +68,12 @@ def verify():
 @requires("admin")
 @blp.response(200, content_type="text/csv", description="One row per posting, in ledger order.")
 def export_csv():
-    """The whole ledger as CSV: one row per posting (and one per entry that moves no money)."""
+    """The whole ledger as CSV: one row per posting (and one per entry that moves no money).
+
+    A scoped administrator gets the entries of its policies only.
+    """
     out = io.StringIO()
-    ledger().export_csv(out)
+    ledger().export_csv(out, policy_ids=scope_ids())
     return Response(out.getvalue(), mimetype="text/csv",
                     headers={"Content-Disposition": 'attachment; filename="ledger.csv"'})
 
@@ -77,4 +85,5 @@ def export_csv():
 @blp.response(200, ReversedOut)
 def reverse(args: dict, entry_id: int):
     """Correct a redemption made in error, before settlement is asked: a reversing entry that names it."""
+    in_scope_record("entry", entry_id, lambda: ledger().entry_policy(entry_id))
     return ledger().reverse(entry_id, reason=args["reason"], actor=current_principal().actor, key=key())

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from api.app import ledger, policy_table
-from api.auth import current_principal, requires
+from api.auth import current_principal, policy_in_scope, requires
 from api.idempotency import idempotent, key
 from api.schemas.policy import ParameterOut, PolicyDetail, PolicySummary
 from api.schemas.requests import ParameterIn, PoliciesQuery, PolicyQuery
@@ -63,4 +63,6 @@ def show_policy(args: dict, policy_id: str):
 @blp.response(200, ParameterOut)
 def set_parameter(args: dict, policy_id: str):
     """Set a value the source leaves to an administrator (Hangzhou's voucher rate); recorded in the ledger."""
+    policy_table().get(policy_id)  # 404 for an unknown policy, before the scope's 403
+    policy_in_scope(policy_id)
     return ledger().set_parameter(policy_id, args["name"], args["value"], actor=current_principal().actor, key=key())

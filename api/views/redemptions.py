@@ -8,7 +8,7 @@ settlement may not also pay it (four eyes; the ledger refuses it with 403).
 from __future__ import annotations
 
 from api.app import ledger
-from api.auth import current_principal, may_see_redemption, requires
+from api.auth import current_principal, in_scope_record, may_see_redemption, requires
 from api.idempotency import idempotent, key
 from api.schemas.ledger import RedemptionOut
 from api.schemas.requests import ConfirmIn, ProofIn, ReasonIn
@@ -28,6 +28,11 @@ def show(redemption_id: str):
     if not may_see_redemption(found):
         raise NotFound(f"no redemption {quote(redemption_id)}", field="redemption")
     return found
+
+
+def redemption_in_scope(redemption_id: str) -> None:
+    """A scoped administrator acts on the redemptions of its own policies; the others are 404."""
+    in_scope_record("redemption", redemption_id, lambda: ledger().redemption(redemption_id)["policy_id"])
 
 
 @blp.route("/<id:redemption_id>/proof", methods=["POST"])
@@ -68,6 +73,7 @@ def request_settlement(redemption_id: str):
 @blp.response(200, RedemptionOut)
 def approve_settlement(redemption_id: str):
     """An administrator approves the settlement."""
+    redemption_in_scope(redemption_id)
     return ledger().approve_settlement(redemption_id, actor=current_principal().actor, key=key())
 
 
@@ -77,6 +83,7 @@ def approve_settlement(redemption_id: str):
 @blp.response(200, RedemptionOut)
 def pay(redemption_id: str):
     """Pay (拨付): the receivable becomes paid. Not by the administrator who approved it."""
+    redemption_in_scope(redemption_id)
     return ledger().pay(redemption_id, actor=current_principal().actor, key=key())
 
 
@@ -87,4 +94,5 @@ def pay(redemption_id: str):
 @blp.response(200, RedemptionOut)
 def clawback(args: dict, redemption_id: str):
     """Fraud found later (套取财政资金): the redeemed value returns to the policy's budget."""
+    redemption_in_scope(redemption_id)
     return ledger().clawback(redemption_id, reason=args["reason"], actor=current_principal().actor, key=key())

@@ -9,7 +9,7 @@ paid); an enterprise redeems its own voucher with a provider it names.
 from __future__ import annotations
 
 from api.app import ledger
-from api.auth import current_principal, may_see_voucher, own_enterprise, requires
+from api.auth import current_principal, in_scope_record, may_see_voucher, own_enterprise, policy_in_scope, requires, scope_ids
 from api.idempotency import idempotent, key
 from api.schemas.ledger import HoldOut, RedemptionOut, VoucherDetail, VoucherOut, VouchersPage
 from api.schemas.requests import CommitIn, HoldIn, ReasonIn, RedeemIn, VouchersQuery
@@ -24,9 +24,13 @@ blp = Blueprint("vouchers", __name__, url_prefix="/v1", description="Vouchers, h
 @blp.arguments(VouchersQuery(), location="query")
 @blp.response(200, VouchersPage)
 def list_vouchers(args: dict):
-    """Vouchers in issue order, `limit` at a time; pass `next` as `after` for the next page."""
+    """Vouchers in issue order, `limit` at a time; pass `next` as `after` for the next page.
+
+    A scoped administrator sees the vouchers of its policies only.
+    """
     args["enterprise"] = own_enterprise(args.get("enterprise"))
-    return ledger().vouchers(**args)
+    policy_in_scope(args.get("policy_id"))
+    return ledger().vouchers(**args, policy_ids=scope_ids())
 
 
 @blp.route("/vouchers/<id:voucher_id>")
@@ -116,4 +120,5 @@ def release_hold(hold_id: str):
 @blp.response(200, VoucherOut)
 def void(args: dict, voucher_id: str):
     """Void (作废): the unspent value returns to the policy's budget; what was redeemed stays redeemed."""
+    in_scope_record("voucher", voucher_id, lambda: ledger().voucher(voucher_id)["policy_id"])
     return ledger().void(voucher_id, reason=args["reason"], actor=current_principal().actor, key=key())

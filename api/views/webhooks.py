@@ -1,13 +1,14 @@
 """Webhook subscriptions: platforms, enterprises, providers and administrators subscribe to ledger events.
 
 A subscriber receives the events that concern it (its vouchers, its redemptions);
-an administrator's subscription receives all. The worker in `api.webhooks` delivers.
+an administrator's subscription receives all, a scoped administrator's those of the
+policies its scope named when it subscribed. The worker in `api.webhooks` delivers.
 """
 
 from __future__ import annotations
 
 from api.app import ledger
-from api.auth import current_principal, requires
+from api.auth import current_principal, requires, scope_ids
 from api.idempotency import idempotent, key
 from api.schemas.ledger import DeliveriesOut, SubscriptionCreated, SubscriptionOut
 from api.schemas.requests import DeliveriesQuery, SubscriptionIn
@@ -26,16 +27,16 @@ ANYONE = ("enterprise", "platform", "provider", "admin")
 def create(args: dict):
     """Subscribe a URL to event types; the signing secret (whsec_...) is in this response only."""
     who, book = current_principal(), ledger()
-    events = sorted(set(args["events"]))
-    return book.idempotent(key(), ["subscribe", who.actor, args["url"], events],
-                           lambda tx: subscribe(tx, who, args["url"], events, book.now()))
+    events, scope = sorted(set(args["events"])), scope_ids()
+    return book.idempotent(key(), ["subscribe", who.actor, args["url"], events, sorted(scope or [])],
+                           lambda tx: subscribe(tx, who, args["url"], events, book.now(), scope))
 
 
 @blp.route("")
 @requires(*ANYONE)
 @blp.response(200, SubscriptionOut(many=True))
 def list_all():
-    """Your live subscriptions (an administrator sees everyone's)."""
+    """Your live subscriptions (an unscoped administrator sees everyone's)."""
     return list_subscriptions(ledger().store, current_principal())
 
 
