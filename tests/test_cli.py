@@ -283,3 +283,8 @@ def test_bad_input_to_any_command_is_one_line_and_writes_nothing(book, tmp_path,
     before = rows(tmp_path / "ledger.db")
     assert one_line(cli(*args, db=book), code=code) == said
     assert rows(tmp_path / "ledger.db") == before
+
+
+def test_a_ledger_that_cannot_be_reached_is_one_line():
+    said = one_line(cli("ledger", "balances", db="postgresql://nobody@127.0.0.1:1/none"))
+    assert said.startswith("--db: the ledger's database cannot be used: connection failed")

@@ -74,6 +74,23 @@ class VoucherGroup(click.Group):
             raise CliError(one_line(exc)) from None
         except (VoucherError, ValueError) as exc:  # UnicodeDecodeError is a ValueError
             raise CliError(one_line(exc)) from None
+        except Exception as exc:
+            if not _is_database_error(exc):
+                raise
+            raise CliError(f"--db: the ledger's database cannot be used: {exc}") from None
+
+
+def _is_database_error(exc: Exception) -> bool:
+    """sqlite3's or psycopg's: a server that does not answer, a file that cannot be opened."""
+    import sqlite3
+
+    if isinstance(exc, sqlite3.Error):
+        return True
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover
+        return False
+    return isinstance(exc, psycopg.Error)
 
 
 def fail(exc: Exception) -> None:
