@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-import unicodedata
 from datetime import date, datetime, timedelta, timezone
 from typing import NamedTuple
 
@@ -75,6 +74,9 @@ class Transaction(NamedTuple):
 
 # --- ids -------------------------------------------------------------------------------------
 
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+"""Unicode's control characters (Cc) and unpaired surrogates (Cs: not UTF-8, so not storable)."""
+
 def parse_id(value: object, field: str, *, max_length: int = ID_LENGTH, party: bool = False) -> str:
     """An id as written: 1 to `max_length` characters, no control characters, no spaces around it.
 
@@ -90,9 +92,9 @@ def parse_id(value: object, field: str, *, max_length: int = ID_LENGTH, party: b
         raise InputError(field, f"is longer than {max_length} characters")
     if value != value.strip():
         raise InputError(field, f"{quote(value)} has spaces around it; write the id alone")
-    bad = next((ch for ch in value if unicodedata.category(ch) in ("Cc", "Cs")), None)
+    bad = _CONTROL.search(value)
     if bad is not None:
-        raise InputError(field, f"{quote(value)} contains a control character (U+{ord(bad):04X})")
+        raise InputError(field, f"{quote(value)} contains a control character (U+{ord(bad[0]):04X})")
     if party and any(ch.isspace() or ch == ":" for ch in value):
         raise InputError(field, f"{quote(value)} must be 1 to {max_length} characters without spaces or ':'")
     return value
