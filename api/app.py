@@ -8,6 +8,8 @@ Configuration comes from the defaults below, then the environment (VOUCHER_*), t
   MAX_CONTENT_LENGTH  VOUCHER_MAX_BODY       bytes; larger bodies get 413 (default 2 MiB)
   CLOCK               VOUCHER_NOW            a callable returning an aware datetime; the variable stops
                                              it at one moment (demonstrations and the README's test only)
+  CHECKPOINT_KEY      VOUCHER_CHECKPOINT_KEY         Ed25519 private key (PEM file or text) that signs checkpoints
+  CHECKPOINT_PUBLIC_KEY  VOUCHER_CHECKPOINT_PUBLIC_KEY  its public key, to check checkpoints sent back
 
 The ledger is opened on first use in each process, never at import: gunicorn forks
 its workers after loading the app, and a SQLite or PostgreSQL connection must not be
@@ -38,6 +40,8 @@ DEFAULTS = {
     "POLICY_DIR": None,
     "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
     "CLOCK": None,
+    "CHECKPOINT_KEY": None,
+    "CHECKPOINT_PUBLIC_KEY": None,
     "API_TITLE": "Voucher API",
     "API_VERSION": "1",
     "OPENAPI_VERSION": "3.0.3",
@@ -60,6 +64,9 @@ def from_env() -> dict:
         config["DATABASE_URL"] = env["VOUCHER_DATABASE_URL"]
     if env.get("VOUCHER_POLICIES"):
         config["POLICY_DIR"] = env["VOUCHER_POLICIES"]
+    for name in ("CHECKPOINT_KEY", "CHECKPOINT_PUBLIC_KEY"):
+        if env.get(f"VOUCHER_{name}"):
+            config[name] = env[f"VOUCHER_{name}"]
     if env.get("VOUCHER_MAX_BODY"):
         config["MAX_CONTENT_LENGTH"] = int(env["VOUCHER_MAX_BODY"])
     clock = clock_from_env(env)
@@ -165,6 +172,7 @@ def build_app(config: dict | None = None) -> Flask:
 
     from api.views import (  # here, not at the top: the views import this module's ledger() and parameters()
         applications,
+        audit,
         estimates,
         health,
         ledger_views,
@@ -178,7 +186,7 @@ def build_app(config: dict | None = None) -> Flask:
     )
 
     for module in (health, policies, estimates, transactions, applications, vouchers, redemptions, ledger_views,
-                   parties, webhooks):
+                   audit, parties, webhooks):
         api.register_blueprint(module.blp)
     app.register_blueprint(pages.blp)
     return app

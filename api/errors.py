@@ -26,6 +26,7 @@ from flask import Response, json
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
+from voucher.businesses import BusinessMismatch
 from voucher.errors import CapReached, Conflict, Forbidden, InputError, NotFound, PolicyInvalid, VoucherError
 from voucher.journal import IdempotencyMismatch
 from voucher.lifecycle import NotEligible
@@ -52,10 +53,17 @@ class Unavailable(VoucherError):
     code = "unavailable"
 
 
+class NotConfigured(VoucherError):
+    """The server is not set up for this request (a key the operator has not given); not the caller's fault."""
+
+    code = "not_configured"
+
+
 STATUS: dict[type, int] = {
     IdempotencyMismatch: 422,  # the IETF draft: the same key with another request is unprocessable
     InputError: 422,
     NotEligible: 409,
+    BusinessMismatch: 409,
     CapReached: 409,
     Conflict: 409,
     NotFound: 404,
@@ -63,6 +71,7 @@ STATUS: dict[type, int] = {
     Unauthenticated: 401,
     IdempotencyKeyRequired: 400,
     Unavailable: 503,
+    NotConfigured: 503,
     PolicyInvalid: 503,  # the policy table on disk is broken: a deployment fault, not the caller's
     VoucherError: 422,
 }
@@ -100,9 +109,9 @@ def _title(cls: type) -> str:
 def handle_voucher_error(exc: VoucherError) -> Response:
     status = status_for(exc)
     reason = getattr(exc, "problem", None) or exc.message
-    errors = [{"field": exc.field, "reason": reason}] if exc.field else None
+    errors = getattr(exc, "errors", None) or ([{"field": exc.field, "reason": reason}] if exc.field else None)
     headers = {"WWW-Authenticate": 'Bearer realm="voucher"'} if status == 401 else None
-    if status == 503:
+    if status == 503 and not isinstance(exc, NotConfigured):  # retrying will not set the server up
         headers = {"Retry-After": "1"}
     extra = {k: str(v) for k, v in exc.context.items() if k not in ("type", "title", "status", "detail", "code")}
     return problem(status, exc.code, exc.message, title=_title(type(exc)), field=exc.field, errors=errors,

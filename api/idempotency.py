@@ -4,8 +4,9 @@ The ledger does the work: `Journal.idempotent` stores each key with a fingerprin
 the request and its response in the `requests` table, in the same database transaction
 as the posting. So a retry gets the first response and writes nothing, the same key
 with a different request is refused (422, `IdempotencyMismatch`), and a crash between
-the posting and the reply cannot lose the key. The ledger keeps keys for good, which
-more than meets the draft's "at least 24 hours".
+the posting and the reply cannot lose the key. The ledger keeps a key for
+VOUCHER_IDEMPOTENCY_DAYS (default 7; the draft asks for at least 24 hours), then prunes
+it (voucher/idempotency.py). Estimates are reads: they accept the header and ignore it.
 
 Here we only read the header and scope it to the caller: the ledger sees
 `api:` + SHA-256(actor, key), so two clients that both pick "order-1" never collide, and
@@ -34,8 +35,15 @@ def header_doc(required: bool) -> dict:
     return {"in": "header", "name": HEADER, "required": required,
             "description": ("Required: this request moves money. " if required else "")
             + "A unique value per intended request (a UUID); a retry with the same key returns the first "
-              "response and writes nothing; the same key with another body is refused with 422.",
+              "response and writes nothing; the same key with another body is refused with 422. Keys are kept "
+              "VOUCHER_IDEMPOTENCY_DAYS days (default 7); an older key counts as new.",
             "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": r"^[!-~]([ -~]{0,253}[!-~])?$"}}
+
+
+IGNORED_DOC = {"in": "header", "name": HEADER, "required": False,
+               "description": "Accepted and ignored: an estimate is a read. It takes no write lock and keeps "
+                              "nothing, so a retry simply computes again.",
+               "schema": {"type": "string"}}
 
 
 def read_key(required: bool) -> str | None:
@@ -67,6 +75,13 @@ def idempotent(required: bool):
         wrapper._apidoc.setdefault("manual_doc", {})["parameters"] = [header_doc(required)]
         return wrapper
     return decorator
+
+
+def ignored(view):
+    """Document the header on a read sent as POST (an estimate) without reading it."""
+    view._apidoc = deepcopy(getattr(view, "_apidoc", {}))
+    view._apidoc.setdefault("manual_doc", {})["parameters"] = [IGNORED_DOC]
+    return view
 
 
 def key() -> str | None:

@@ -170,8 +170,8 @@ class Worker:
         today = today or self.journal.today()
         with self.store.write() as tx:
             rows = tx.rows("SELECT id, enterprise, platform, policy_id, expires_on, entry_id FROM vouchers "
-                           "WHERE status IN ('issued', 'redeemed') AND expires_on IS NOT NULL AND expires_on >= ? "
-                           "AND expires_on <= ? AND id NOT IN (SELECT voucher_id FROM webhook_notices "
+                           "WHERE status IN ('issued', 'partly_redeemed', 'redeemed') AND expires_on IS NOT NULL "
+                           "AND expires_on >= ? AND expires_on <= ? AND id NOT IN (SELECT voucher_id FROM webhook_notices "
                            "WHERE type = 'voucher.expiring') ORDER BY id",
                            (today.isoformat(), (today + timedelta(days=EXPIRING_DAYS)).isoformat()))
             sent = 0

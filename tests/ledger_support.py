@@ -161,6 +161,20 @@ def ledger_url(backend, tmp_path):
 
 
 @pytest.fixture
+def unmigrated_url(backend, tmp_path):
+    """An empty database that no step has run on (`ledger_url`'s PostgreSQL copies are already migrated,
+    so an old ledger loaded there would skip the steps an upgrade runs)."""
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_path / 'old.db'}"
+        return
+    url = create_pg_database(os.environ[PG_ENV], migrated=False)
+    try:
+        yield url
+    finally:
+        drop_pg_database(url)
+
+
+@pytest.fixture
 def clock() -> Clock:
     return Clock()
 

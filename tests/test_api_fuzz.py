@@ -36,6 +36,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from api import create_app
+from voucher.checkpoint import keygen
 
 EXAMPLES = 25
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
@@ -50,7 +51,10 @@ ROLE_BY_PATH = [  # the first match wins
 
 @pytest.fixture(scope="module")
 def fuzz_world(tmp_path_factory):
-    app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path_factory.mktemp('fuzz')}/fuzz.db", "TESTING": True})
+    where = tmp_path_factory.mktemp("fuzz")
+    keygen(str(where / "checkpoint.pem"), str(where / "checkpoint.pub"))  # else the checkpoint endpoints are 503
+    app = create_app({"DATABASE_URL": f"sqlite:///{where}/fuzz.db", "TESTING": True,
+                      "CHECKPOINT_KEY": str(where / "checkpoint.pem")})
     with app.app_context():
         keys = make_keys(app.extensions["voucher"].ledger())
     client = app.test_client()

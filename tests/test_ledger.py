@@ -16,6 +16,7 @@ from ledger_support import (  # noqa: F401  (fixtures are used by name)
     ADMIN, GZ_PLATFORM, HZ_PLATFORM, HZ_RATE, all_entries, backend, balance, clock, dump, guizhou_enterprise,
     gz_contract, hangzhou_enterprise, hz_compute, ledger, ledger_url, policy_table, refused,
 )
+from voucher.businesses import BusinessMismatch
 from voucher.errors import Forbidden, InputError, NotFound
 from voucher.journal import IdempotencyMismatch
 from voucher.ledger import open_ledger
@@ -140,9 +141,10 @@ def test_post_transaction_resent_with_the_same_external_id_writes_once(ledger, g
     assert again == first
     assert dump(ledger) == state
     assert len(ledger.vouchers(enterprise=gz)["items"]) == 1
-    # The same external id with other content is a different request, refused.
-    refused(ledger, IdempotencyMismatch, ledger.post_transaction, gz, gz_contract("GZ-C1", "60000000"),
-            platform=GZ_PLATFORM, actor="platform:gz")
+    # The same external id with other content is refused, naming what differs.
+    err = refused(ledger, BusinessMismatch, ledger.post_transaction, gz, gz_contract("GZ-C1", "60000000"),
+                  platform=GZ_PLATFORM, actor="platform:gz")
+    assert err.fields == ("transaction.amount",)
     refused(ledger, NotFound, ledger.post_transaction, gz, gz_contract("GZ-C9", "1"), platform="nobody",
             actor="platform:x")
     refused(ledger, Forbidden, ledger.post_transaction, gz, gz_contract("GZ-C9", "1", platform="other"),

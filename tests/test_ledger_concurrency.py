@@ -125,7 +125,7 @@ def test_retries_with_one_key_from_eight_processes_write_once(ledger, ledger_url
     assert results[0][2]["voucher"]["face"] == "300000.00"
 
     assert ledger.verify() | {"last_hash": None} == {"ok": True, "entries": 2 + 2 + 1 + 3, "first_bad_entry": None,
-                                                     "problem": None, "last_hash": None}
+                                                     "problem": None, "last_hash": None, "problems": []}
     vouchers = ledger.vouchers(enterprise=code)["items"]
     assert sorted(v["business"] for v in vouchers) == ["DUP-1", "DUP-3"]
     assert ledger.balances(enterprise=code)["totals"]["voucher"] == "600000.00"

@@ -256,7 +256,7 @@ def test_guizhou_holds_reserve_commit_release_and_lapse(ledger, gz, clock):
     assert (red["amount"], red["status"], red["party"], red["invoice"]) == ("200000.00", "redeemed", GZ_PLATFORM,
                                                                            "INV-H1")
     view = ledger.voucher(v)
-    assert (view["available"], view["held"], view["status"]) == ("1300000.00", "0.00", "redeemed")
+    assert (view["available"], view["held"], view["status"]) == ("1300000.00", "0.00", "partly_redeemed")
     assert balance(ledger, f"receivable:{GZ_PLATFORM}") == Decimal("200000.00")
     refused(ledger, Conflict, ledger.commit_hold, h1["id"], platform=GZ_PLATFORM, invoice="INV-H1b",
             actor=GZ_PLATFORM, says="committed")

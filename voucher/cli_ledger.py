@@ -1,4 +1,4 @@
-"""`voucher ledger …` and `voucher audit verify`: the administrators' commands over the ledger.
+"""`voucher ledger …` (and `voucher audit …`, in `cli_audit`): the administrators' commands over the ledger.
 
 Each command opens the ledger at --db (or $VOUCHER_DATABASE_URL, else sqlite:///voucher.db),
 takes one step as --actor, and prints the result: indented `name: value` lines for people,
@@ -139,6 +139,8 @@ def register(main: click.Group) -> None:
     from voucher.cli_changes import changes  # it imports this module's helpers
     ledger.add_command(changes)
     main.add_command(ledger)
+    from voucher.cli_audit import audit
+
     main.add_command(audit)
 
 
@@ -342,19 +344,3 @@ def export_cmd(ctx, out):
     rows = _ledger(ctx).export_csv(out)
     if out is not sys.stdout:
         click.echo(f"{rows} rows", err=True)
-
-
-@click.group()
-def audit() -> None:
-    """Check the ledger's integrity."""
-
-
-@audit.command("verify")
-@json_option
-@click.pass_context
-def verify_cmd(ctx):
-    """Recompute the hash chain and every entry's balance; exit 1 at the first entry that does not match."""
-    result = _ledger(ctx).verify()
-    _show(ctx, result)
-    if not result["ok"]:
-        ctx.exit(1)

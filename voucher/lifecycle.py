@@ -14,7 +14,10 @@ from decimal import Decimal
 
 from voucher.calculator import Calculation, expiry_date
 from voucher.enterprise import Enterprise
+from voucher.businesses import BusinessMismatch, claim_key, differences, first_answer, posted, record_business, \
+    required_key
 from voucher.errors import Conflict, Forbidden, InputError, NotFound, quote
+from voucher.idempotency import Replay, prune
 from voucher.journal import Posting
 from voucher.money import plain
 from voucher.policy import PolicyTable
@@ -36,20 +39,22 @@ class Lifecycle:
         """申领: an enterprise asks for a policy's grant for one business; checked now, decided by approve."""
         policy = self.table.get(policy_id)
         t = transaction_from_dict(transaction)
+        business = required_key(t.id, "transaction.id")
 
         def work(tx: Tx) -> dict:
             self._happened(t)
             enterprise = self._enterprise(tx, code)
             self._grant(tx, enterprise, policy, t, parameters)  # refuses now what approval would refuse
-            pending = tx.one("SELECT id FROM applications WHERE business = ? AND policy_id = ? AND status = 'applied'",
-                             (t.id, policy.id))
+            pending = tx.one("SELECT id FROM applications WHERE business_key = ? AND policy_id = ? "
+                             "AND status = 'applied'", (business, policy.id))
             if pending:
                 raise Conflict(f"business {t.id} already has an open application {pending['id']}", field="transaction.id")
             entry = self.append(tx, "apply", actor=actor, enterprise=enterprise.credit_code, policy_id=policy.id,
                                 year=t.year, ref=t.id, memo=t.to_dict())
             app_id = f"A{entry}"
             tx.insert("applications", {"id": app_id, "enterprise": enterprise.credit_code, "policy_id": policy.id,
-                                       "business": t.id, "tx": json.dumps(t.to_dict(), ensure_ascii=False),
+                                       "business": t.id, "business_key": business,
+                                       "tx": json.dumps(t.to_dict(), ensure_ascii=False),
                                        "status": "applied", "platform": t.platform, "actor": actor, "entry_id": entry})
             return self._application(tx, app_id)
         return self.idempotent(key, ["apply", code, policy_id, transaction, actor, str(parameters)], work)
@@ -89,16 +94,25 @@ class Lifecycle:
         """A platform posts a business; every voucher-issuing policy that grants for it issues now.
 
         Stacking is the calculator's: within a stacking group only the highest is issued.
-        The platform's own transaction id makes a re-post write nothing new.
+        One business, one entry: a re-post of an id the ledger holds (compared by `normal_key`)
+        returns the first answer and writes nothing, whatever idempotency key it carries;
+        with other content it is refused, naming the fields that differ.
         """
         t = transaction_from_dict(transaction)
+        required_key(t.id, "transaction.id")
         if t.platform and t.platform != platform:
             raise Forbidden(f"transaction.platform {quote(t.platform)} is not the posting platform "
                             f"{quote(platform)}",
                             field="transaction.platform")
         t = t._replace(platform=platform)
 
-        def work(tx: Tx) -> dict:
+        def work(tx: Tx) -> dict | Replay:
+            first = posted(tx, t.id)
+            if first:
+                differ = differences(first, code, t.to_dict())
+                if differ:
+                    raise BusinessMismatch(t.id, differ)
+                return Replay(first_answer(tx, first, self.issued_view))
             self._happened(t)
             self._party(tx, platform, onboarded=True)
             enterprise = self._enterprise(tx, code)
@@ -108,40 +122,46 @@ class Lifecycle:
                                issue_on=today, posted_on=today,
                                history=self.history(tx, enterprise.credit_code, policies, t.id, (today.year,)))
             grants = [g for g in calc.feed(t) if g.amount > 0]
-            self.append(tx, "transaction.post", actor=actor, enterprise=enterprise.credit_code, year=t.year,
-                        ref=t.id, memo=t.to_dict())
-            vouchers = [self._issue(tx, enterprise, g, t, actor=actor, application=None) for g in grants]
             not_issued = [{"policy_id": r.policy.id, "reasons": r.reasons()} for r in calc.results.values()
                           if not r.grants]
+            entry = self.append(tx, "transaction.post", actor=actor, enterprise=enterprise.credit_code, year=t.year,
+                                ref=t.id, memo={**t.to_dict(), "not_issued": not_issued})
+            record_business(tx, entry)
+            vouchers = [self._issue(tx, enterprise, g, t, actor=actor, application=None) for g in grants]
             return {"transaction": t.to_dict(), "vouchers": vouchers, "not_issued": not_issued}
-        return self.idempotent(key or f"tx:{platform}:{t.id}", ["post", code, transaction, platform], work)
+        return self.idempotent(key, ["post", code, transaction, platform], work)
 
     def _issue(self, tx: Tx, enterprise: Enterprise, grant: Grant, t: Transaction, *, actor: str,
                application: str | None) -> dict:
         p, amount = grant.policy, grant.amount
         code = enterprise.credit_code
         voucher_id = f"V{self.next_id(tx)}"  # the id of the issue entry
-        entry = self.append(tx, "issue", actor=actor, enterprise=code, policy_id=p.id, year=grant.year,
-                            voucher_id=voucher_id, ref=t.id,
-                            memo={"explanation": grant.explain(), "policy_version": p.version},
-                            postings=(Posting("budget", f"{p.id}:{grant.year}", -amount),
-                                      Posting("voucher", voucher_id, amount)))
         # A contract is one business whoever claims it (同一业务只能一方申领); a year's purchases
         # (a per-year policy) are the enterprise's own, so their key carries the enterprise.
-        business = f"{code}:{t.id}" if p.formula.aggregate == "year" else t.id
-        for scope in [f"group:{p.stacking.group}"] + ([f"excl:{p.voucher.exclusive_group}"]
-                                                       if p.voucher.exclusive_group else []):
+        business = claim_key(code, t.id, per_year=p.formula.aggregate == "year")
+        scopes = [f"group:{p.stacking.group}"] + ([f"excl:{p.voucher.exclusive_group}"] if p.voucher.exclusive_group
+                                                  else [])
+        issued = grant.issued_on or self.today()  # 自发放之日起计算: validity runs from the day of issue
+        expires = expiry_date(issued, p.voucher.validity_months) if p.voucher.validity_months else None
+        row = {"id": voucher_id, "enterprise": code, "policy_id": p.id, "policy_version": p.version,
+               "kind": p.voucher.kind if p.voucher.issues_voucher else "award", "business": t.id, "year": grant.year,
+               "face": to_fen_int(amount), "issued_on": issued.isoformat(),
+               "expires_on": expires.isoformat() if expires else None, "status": "issued", "platform": t.platform,
+               "once_keys": json.dumps(list(grant.once)), "application_id": application}
+        # The memo carries every column of the voucher and its claims, so `audit verify` re-derives them.
+        entry = self.append(tx, "issue", actor=actor, enterprise=code, policy_id=p.id, year=grant.year,
+                            voucher_id=voucher_id, ref=t.id,
+                            memo={"explanation": grant.explain(), "policy_version": p.version, "kind": row["kind"],
+                                  "issued_on": row["issued_on"], "expires_on": row["expires_on"],
+                                  "platform": t.platform, "once_keys": list(grant.once), "application_id": application,
+                                  "claims": [[business, scope] for scope in scopes]},
+                            postings=(Posting("budget", f"{p.id}:{grant.year}", -amount),
+                                      Posting("voucher", voucher_id, amount)))
+        for scope in scopes:
             if tx.one("SELECT voucher_id FROM claims WHERE business = ? AND scope = ?", (business, scope)):
                 raise Conflict(f"business {t.id} is already claimed ({scope})", field="transaction.id", reason="claimed")
             tx.insert("claims", {"business": business, "scope": scope, "voucher_id": voucher_id, "policy_id": p.id})
-        issued = grant.issued_on or self.today()  # 自发放之日起计算: validity runs from the day of issue
-        expires = expiry_date(issued, p.voucher.validity_months) if p.voucher.validity_months else None
-        tx.insert("vouchers", {
-            "id": voucher_id, "enterprise": code, "policy_id": p.id, "policy_version": p.version,
-            "kind": p.voucher.kind if p.voucher.issues_voucher else "award", "business": t.id, "year": grant.year,
-            "face": to_fen_int(amount), "issued_on": issued.isoformat(),
-            "expires_on": expires.isoformat() if expires else None, "status": "issued", "platform": t.platform,
-            "once_keys": json.dumps(list(grant.once)), "application_id": application, "entry_id": entry})
+        tx.insert("vouchers", {**row, "entry_id": entry})
         voucher = self.voucher_view(tx, voucher_id)
         self.emit(tx, entry, "voucher.issued", [code, t.platform], voucher)
         return voucher
@@ -167,21 +187,23 @@ class Lifecycle:
         """逾期作废: every voucher whose last valid day is before `on` returns its unspent value to the budget.
 
         The sweep also lapses every checkout hold past its time, so held value a platform
-        never committed returns to its voucher without waiting for the voucher's next use.
+        never committed returns to its voucher without waiting for the voucher's next use,
+        and forgets idempotency keys older than the period they are kept for.
         """
         on = on or self.today()
         with self.store.write() as tx:
             for row in tx.rows("SELECT DISTINCT voucher_id FROM holds WHERE status = 'held' AND expires_at < ? "
                                "ORDER BY voucher_id", (self.now().isoformat(),)):
                 self.lapse_holds(tx, row["voucher_id"])
-            due = tx.rows("SELECT id FROM vouchers WHERE status IN ('issued', 'redeemed') AND expires_on IS NOT NULL "
-                          "AND expires_on < ? ORDER BY id", (on.isoformat(),))
+            due = tx.rows("SELECT id FROM vouchers WHERE status IN ('issued', 'partly_redeemed', 'redeemed') "
+                          "AND expires_on IS NOT NULL AND expires_on < ? ORDER BY id", (on.isoformat(),))
             expired, returned = [], Decimal("0.00")
             for row in due:
                 self.lapse_holds(tx, row["id"], force=True)
                 left = self._close_voucher(tx, row["id"], "expire", "expired", actor, {"as_of": on.isoformat()})
                 expired.append(row["id"])
                 returned += left
+            prune(tx, self.now() - self.keep_keys)  # idempotency keys past their period, all of them
         return {"as_of": on.isoformat(), "expired": expired, "returned": plain(returned)}
 
     def void(self, voucher_id: str, *, reason: str, actor: str, key: str | None = None) -> dict:
@@ -228,3 +250,8 @@ class Lifecycle:
                 "held": plain(self.balance(tx, account=f"hold:{voucher_id}")),
                 "issued_on": v["issued_on"], "expires_on": v["expires_on"], "status": v["status"],
                 "platform": v["platform"], "application_id": v["application_id"]}
+
+    def issued_view(self, tx: Tx, voucher_id: str) -> dict:
+        """The voucher as the answer that issued it showed it: its whole face available, nothing held."""
+        view = self.voucher_view(tx, voucher_id)
+        return {**view, "available": view["face"], "held": "0.00", "status": "issued"}

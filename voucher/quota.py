@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
 
+from voucher.businesses import claim_key
 from voucher.calculator import Calculation
 from voucher.enterprise import Enterprise
 from voucher.errors import CapReached, Conflict, InputError, quote
@@ -62,7 +63,7 @@ class Quota:
                                                        "AND year = ? AND status <> 'voided'", (p.id, year))
         if business:
             for row in tx.rows("SELECT scope, policy_id FROM claims WHERE business IN (?, ?) ORDER BY scope",
-                               (business, f"{code}:{business}")):
+                               (claim_key(code, business, False), claim_key(code, business, True))):
                 kind, _, name = row["scope"].partition(":")
                 h.businesses.setdefault(business, []).append(
                     (row["policy_id"], name if kind == "group" else None, name if kind == "excl" else None))

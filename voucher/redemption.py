@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
+from voucher.businesses import normal_key, required_key
 from voucher.errors import Conflict, Forbidden, InputError, NotFound, quote
 from voucher.journal import Posting
 from voucher.money import parse_money, plain
@@ -19,6 +20,34 @@ from voucher.store import Tx, from_fen, to_fen_int
 
 SHA256 = re.compile(r"[0-9a-f]{64}")
 PROOF_FIRST = "proof_confirm_settle"
+
+
+def spend_status(redeemed: int, left: int) -> str:
+    """A live voucher's status from what its standing redemptions took and what is left (available + held).
+
+    `issued` until something is redeemed; `redeemed` only when nothing is left, neither
+    available nor held (a hold may still lapse back); `partly_redeemed` in between. A
+    reversal or a lapsed hold moves it back; expired and voided are final and set elsewhere.
+    """
+    if redeemed <= 0:
+        return "issued"
+    return "redeemed" if left <= 0 else "partly_redeemed"
+
+
+def restatus(tx: Tx, voucher_id: str) -> None:
+    """Set a live voucher's status from the ledger (`spend_status`); a closed one keeps its status."""
+    redeemed = tx.value("SELECT COALESCE(SUM(amount), 0) FROM redemptions WHERE voucher_id = ? "
+                        "AND status <> 'reversed'", (voucher_id,))
+    left = tx.value("SELECT COALESCE(SUM(amount), 0) FROM postings WHERE account IN (?, ?)",
+                    (f"voucher:{voucher_id}", f"hold:{voucher_id}"))
+    tx.run("UPDATE vouchers SET status = ? WHERE id = ? AND status NOT IN ('expired', 'voided')",
+           (spend_status(int(redeemed), int(left)), voucher_id))
+
+
+def restatus_all(tx: Tx) -> None:
+    """Schema step 0003_idem_voucher_status: every live voucher's status by `spend_status`."""
+    for v in tx.rows("SELECT id FROM vouchers WHERE status NOT IN ('expired', 'voided')"):
+        restatus(tx, v["id"])
 
 
 class Redemptions:
@@ -117,8 +146,9 @@ class Redemptions:
                             postings=(Posting(spent_from, v["id"], -value),
                                       Posting("receivable", party, value, party=party)))
         tx.insert("redemptions", {"id": red_id, "voucher_id": v["id"], "party": party, "amount": to_fen_int(value),
-                                  "invoice": invoice, "status": "redeemed", "hold_id": hold_id, "entry_id": entry})
-        tx.run("UPDATE vouchers SET status = 'redeemed' WHERE id = ?", (v["id"],))
+                                  "invoice": invoice, "invoice_key": normal_key(invoice), "status": "redeemed",
+                                  "hold_id": hold_id, "entry_id": entry})
+        restatus(tx, v["id"])
         view = self.redemption_view(tx, red_id)
         self.emit(tx, entry, "voucher.redeemed", [v["enterprise"], party, v["platform"]], view)
         return view
@@ -147,12 +177,14 @@ class Redemptions:
         return v
 
     def _check_invoice(self, tx: Tx, invoice: str) -> None:
+        """An invoice backs one claim, however it is spelt (compared by `normal_key`: case, width, invisibles)."""
         if not isinstance(invoice, str) or not invoice.strip() or len(invoice) > 100:
             raise InputError("invoice", "an invoice number is required (at most 100 characters)")
-        used = tx.one("SELECT id FROM redemptions WHERE invoice = ?", (invoice,))
+        used = tx.one("SELECT id, invoice FROM redemptions WHERE invoice_key = ? OR invoice = ?",
+                      (required_key(invoice, "invoice"), invoice))
         if used:
-            raise Conflict(f"invoice {invoice} already backs redemption {used['id']}; an invoice backs one claim",
-                           field="invoice")
+            raise Conflict(f"invoice {invoice} already backs redemption {used['id']} (as {used['invoice']}); "
+                           "an invoice backs one claim", field="invoice")
 
     # --- proof, confirmation, settlement, payment -------------------------------------------
 
@@ -233,6 +265,7 @@ class Redemptions:
                                 year=v["year"], voucher_id=v["id"], ref=r["id"], reverses=entry_id,
                                 memo={"reason": reason}, postings=postings)
             tx.run("UPDATE redemptions SET status = 'reversed', entry_id = ? WHERE id = ?", (entry, r["id"]))
+            restatus(tx, v["id"])
             return {"entry_id": entry, "reverses": entry_id, "redemption": self.redemption_view(tx, r["id"])}
         return self.idempotent(key, ["reverse", entry_id, reason, actor], work)
 
@@ -256,6 +289,12 @@ class Redemptions:
                                f"{' or '.join(sorted(allowed))} first", field="redemption")
             if event == "pay" and r["approved_by"] == actor:
                 raise Forbidden(f"{actor} approved this settlement and may not also pay it (four eyes)", field="actor")
+            if event == "pay":  # the journal, not the status row (which a hand edit can set back), says if it was paid
+                done = tx.one("SELECT id, event FROM entries WHERE voucher_id = ? AND ref = ? AND event IN "
+                              "('pay', 'clawback', 'reverse') ORDER BY id LIMIT 1", (v["id"], redemption_id))
+                if done:
+                    raise Conflict(f"redemption {redemption_id} was already settled by entry {done['id']} "
+                                   f"({done['event']}); the journal holds no second payment", field="redemption")
             if event in ("settle.approve", "pay"):
                 self._enterprise(tx, v["enterprise"])  # a blacklisted holder's claims are not paid
                 if self._party(tx, r["party"])["status"] == "blacklisted":

@@ -81,7 +81,36 @@ class Step(NamedTuple):
     python: Callable[[Any], None] | None = None
 
 
+def _idem_fill_keys(tx) -> None:
+    from voucher.businesses import fill_keys  # here: the domain modules import this one
+
+    fill_keys(tx)
+
+
+def _idem_voucher_status(tx) -> None:
+    from voucher.redemption import restatus_all
+
+    restatus_all(tx)
+
+
 STEPS: list[Step] = [
+    # Entries written from now on carry hash version 2 (every column of the entry and its postings);
+    # those already written keep version 1, and `audit verify` checks each by its own.
+    Step("0002_audit_hash_version", columns={"entries": {"hash_version": "int"}},
+         sql=("UPDATE entries SET hash_version = 1",)),
+    # Signed checkpoints issued (`voucher audit checkpoint`, POST /v1/audit/checkpoints): `body` is the
+    # signed JSON, `request_key` the caller's idempotency key, so a retry returns the same checkpoint.
+    Step("0002_audit_checkpoints", tables={"checkpoints": (
+        {"id": "int", "at": "text", "actor": "text", "key_id": "text", "head_id": "int", "head_hash": "text",
+         "entries": "int", "body": "text", "request_key": "text"}, ("id",), [("request_key",)], [])}),
+    Step("0003_idem_requests_at", indexes=(("requests", ("at",), False),)),
+    Step("0003_idem_business_keys",
+         tables={"businesses": ({"key": "text", "id": "text", "enterprise": "text", "platform": "text", "tx": "text",
+                                 "entry_id": "int"}, ("key",), [], [("entry_id",)])},
+         columns={"applications": {"business_key": "text"}, "redemptions": {"invoice_key": "text"}},
+         indexes=(("applications", ("business_key", "policy_id"), False), ("redemptions", ("invoice_key",), True)),
+         python=_idem_fill_keys),
+    Step("0003_idem_voucher_status", python=_idem_voucher_status),
     # An administrator's key may be limited to some policies: a JSON list of terms (policy ids,
     # province:NAME, city:NAME), resolved against the policy table when the key is used; NULL is unscoped.
     Step("0004_roles_key_scope", columns={"api_keys": {"scope": "text"}}),

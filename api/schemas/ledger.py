@@ -46,7 +46,11 @@ class VoucherOut(Schema):
     held = Money(required=True)
     issued_on = date_str(required=True)
     expires_on = Opt(date_str(required=True))
-    status = Str(required=True, metadata={"enum": ["issued", "redeemed", "expired", "voided"]})
+    status = Str(required=True, metadata={
+        "enum": ["issued", "partly_redeemed", "redeemed", "expired", "voided"],
+        "description": "issued: nothing redeemed; partly_redeemed: some redeemed, `available` (and `held`) left; "
+                       "redeemed: nothing left, neither available nor held; expired, voided: closed, the rest "
+                       "returned to the budget. A reversed redemption moves it back."})
     platform = Opt(Str(required=True))
     application_id = Opt(Str(required=True))
 
@@ -164,14 +168,6 @@ class ReportOut(Schema):
     net_granted = SignedMoney(required=True)
     pool = Opt(SignedMoney(required=True))
     pool_left = Opt(SignedMoney(required=True))
-
-
-class VerifyOut(Schema):
-    ok = fields.Boolean(required=True)
-    entries = Int(required=True)
-    first_bad_entry = Opt(Int(required=True))
-    problem = Opt(Str(required=True))
-    last_hash = Str()
 
 
 class ReversedOut(Schema):

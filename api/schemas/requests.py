@@ -270,7 +270,7 @@ class EntriesQuery(Schema):
 class VouchersQuery(Schema):
     enterprise = CreditCode()
     policy_id = Id()
-    status = fields.String(validate=validate.OneOf(["issued", "redeemed", "expired", "voided"]))
+    status = fields.String(validate=validate.OneOf(["issued", "partly_redeemed", "redeemed", "expired", "voided"]))
     after = Text(validate=ID, metadata={"description": "Cursor: the `next` of the previous page."})
     limit = fields.Integer(load_default=100, validate=validate.Range(1, 1000))
 

@@ -9,17 +9,22 @@ A what-if names a `profile` (and, if it likes, a `history` of earlier grants): n
 read or written. Naming a registered `enterprise` instead takes its profile and what the
 ledger has granted it (and, for shared pools, everyone) so caps count them; only the
 enterprise itself and administrators may ask that, since it reveals the ledger.
+
+An estimate is a read: it never takes the write lock and keeps nothing. What it needs from
+the ledger is read in one short read transaction (a snapshot); the calculation runs after
+it, holding no transaction, so a long estimate never holds up a posting. An Idempotency-Key
+header is accepted and ignored: a retry simply computes again.
 """
 
 from __future__ import annotations
 
 import json
 
-from flask import current_app, request
+from flask import current_app
 
 from api.app import ledger, parameters, policy_table
 from api.auth import current_principal, own_enterprise, requires, scope_ids
-from api.idempotency import idempotent, key
+from api.idempotency import ignored
 from api.schemas.policy import EstimateOut
 from api.schemas.requests import EstimateIn
 from api.views import Blueprint
@@ -54,7 +59,7 @@ def ledger_history(book, tx, code: str, years: set[int]):
 
 @blp.route("", methods=["POST"])
 @requires("enterprise", "platform", "provider", "admin")
-@idempotent(required=False)
+@ignored
 @blp.arguments(EstimateIn())
 @blp.response(200, EstimateOut)
 def estimate(args: dict):
@@ -71,27 +76,17 @@ def estimate(args: dict):
     params = checked_parameters(args.get("parameters"))
     book = ledger()
 
-    def compute(tx) -> dict:
-        if code is not None:
+    if code is None:
+        profile, history, values = args["profile"], args.get("history"), parameters(params)
+    else:  # one short snapshot of what the caps count; the calculation below holds no transaction
+        with book.store.read() as tx:
             profile = registered(tx, code)
             history = ledger_history(book, tx, code, {t.year for t in args["transactions"]})
-        else:
-            profile, history = args["profile"], args.get("history")
-        values = book.parameters(tx, params) if tx is not None else parameters(params)
-        calc = Calculation(policy_table(), profile, history=history, parameters=values,
-                           include_drafts=args["include_drafts"])
-        grants = list(stream(calc, args["transactions"]))
-        data = calc.estimate(grants).to_dict(grants=args["grants"])
-        data.update(enterprise=profile.credit_code, as_of=book.today().isoformat(), from_ledger=code is not None)
-        return data
-
-    scoped = key()
-    if scoped:  # the first answer is kept with the key, as for any other POST
-        data = book.idempotent(scoped, ["estimate", request.get_json(silent=True)], compute)
-    elif code is None:
-        data = compute(None)
-    else:
-        with book.store.read() as tx:
-            data = compute(tx)
+            values = book.parameters(tx, params)
+    calc = Calculation(policy_table(), profile, history=history, parameters=values,
+                       include_drafts=args["include_drafts"])
+    grants = list(stream(calc, args["transactions"]))
+    data = calc.estimate(grants).to_dict(grants=args["grants"])
+    data.update(enterprise=profile.credit_code, as_of=book.today().isoformat(), from_ledger=code is not None)
     body = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
     return current_app.response_class(body, mimetype="application/json")

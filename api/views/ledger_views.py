@@ -1,4 +1,4 @@
-"""Reading the ledger: entries with cursors, balances, yearly reports, audit, CSV export; and reversal.
+"""Reading the ledger: entries with cursors, balances, yearly reports, CSV export; and reversal (audit: `audit.py`).
 
 An enterprise reads its own entries and balances (the filter is forced to it; asking
 for another's is 403). Reports, the audit and the export are for administrators. A
@@ -15,7 +15,7 @@ from flask import Response
 from api.app import ledger, policy_table
 from api.auth import current_principal, in_scope_record, own_enterprise, policy_in_scope, requires, scope_ids
 from api.idempotency import idempotent, key
-from api.schemas.ledger import BalancesOut, EntriesPage, ReportOut, ReversedOut, VerifyOut
+from api.schemas.ledger import BalancesOut, EntriesPage, ReportOut, ReversedOut
 from api.schemas.requests import BalancesQuery, EntriesQuery, ReasonIn
 from api.views import Blueprint
 
@@ -54,14 +54,6 @@ def yearly_report(policy_id: str, year: int):
     policy_table().get(policy_id)  # 404 for an unknown policy
     policy_in_scope(policy_id)
     return ledger().yearly_report(policy_id, year)
-
-
-@blp.route("/audit/verify")
-@requires("admin", unscoped=True)
-@blp.response(200, VerifyOut)
-def verify():
-    """Recompute the hash chain and each entry's balance; names the first entry that does not match."""
-    return ledger().verify()
 
 
 @blp.route("/ledger/export.csv")

@@ -27,7 +27,10 @@ def post_transaction(args: dict):
 
     Caps and shared pools are checked and spent in the same database transaction, so
     concurrent posts never overspend them. Stacking is the calculator's: within a
-    stacking group only the highest grant is issued.
+    stacking group only the highest grant is issued. One business, one entry: re-posting
+    a transaction id the ledger holds (compared case-, width- and invisible-character-blind)
+    returns the first answer and writes nothing, whatever Idempotency-Key comes with it;
+    with other content it is 409 `business_differs`, listing each differing field in `errors`.
     """
     who = current_principal()
     return ledger().post_transaction(args["enterprise"], args["transaction"].to_dict(), platform=who.subject,
