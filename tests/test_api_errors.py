@@ -65,7 +65,7 @@ def _estimate(amount=None, **overrides) -> dict:
     (_estimate(transactions=[{**tx("X1"), "kind": "lottery"}]), "transactions[0].kind", "Must be one of"),
     (_estimate(transactions=[{**tx("X1"), "date": "2026-02-30"}]), "transactions[0].date", "not a day of the calendar"),
     (_estimate(transactions=[{**tx("X1"), "colour": "red"}]), "transactions[0].colour", "Unknown field"),
-    (_estimate(transactions=[{**tx("X1"), "id": "   "}]), "transactions[0].id", "has spaces around it"),
+    (_estimate(transactions=[{**tx("X1"), "id": "   "}]), "transactions[0].id", "is required"),
     (_estimate(transactions=[{**tx("X1"), "id": "a\x00b"}]), "transactions[0].id", "control character (U+0000)"),
     (_estimate(profile={**profile(GUIYANG_A), "credit_code": "91520100000000101X"}), "profile.credit_code",
      "check character"),

@@ -264,11 +264,14 @@ def book(tmp_path) -> str:
      1, '--amount: "1e3" has an exponent; write the digits out, like 1234.56'),
     (("ledger", "redeem", "V1", "--enterprise", CODE, "--amount", "10", "--party", "gz-compute", "--invoice", "I\x07"),
      2, '--invoice: "I\\u0007" contains a control character (U+0007)'),
-    (("ledger", "redeem", "V1", "--enterprise", f" {CODE}", "--amount", "10", "--party", "gz-compute", "--invoice",
-      "I-1"), 2, f'--enterprise: " {CODE}" has spaces around it; write the code alone'),
+    (("ledger", "redeem", "V1", "--enterprise", CODE[:-1] + "X", "--amount", "10", "--party", "gz-compute",
+      "--invoice", "I-1"), 2, f'--enterprise: "{CODE[:-1]}X" has check character "X"; GB 32100-2015 gives "R"'),
+    (("ledger", "redeem", "V1", "--enterprise", CODE, "--amount", "10", "--party", " gz-compute", "--invoice", "I-1"),
+     2, '--party: " gz-compute" must be 1 to 100 characters without spaces or \':\''),
     (("ledger", "onboard", "gz compute", "--kind", "provider"), 2,
      'PARTY_ID: "gz compute" must be 1 to 100 characters without spaces or \':\''),
-    (("ledger", "expire", "--on", "20261201"), 2, '--on: "20261201" is not a date; write it as YYYY-MM-DD (2026-12-01)'),
+    (("ledger", "expire", "--on", "20261201"), 2,
+     '--on: "20261201" is not a date; write it as YYYY-MM-DD (2026-12-01)'),
     (("ledger", "balances", "--on", "２０２６-06-30"), 2,
      '--on: "２０２６-06-30" has full-width or non-ASCII digits; write ASCII digits, as YYYY-MM-DD'),
     (("ledger", "report", "guizhou-compute-voucher", "２０２６"), 2, 'YEAR: "２０２６" is not a year (1 to 9999)'),
@@ -276,8 +279,10 @@ def book(tmp_path) -> str:
     (("ledger", "set-parameter", "hangzhou-compute-voucher", "rate", "2e-1"), 1,
      'VALUE: "2e-1" has an exponent; write the digits out, like 0.2'),
     (("policies", "--on", "2026-1-5"), 2,
-     '--on: "2026-1-5" is not a date: write YYYY-MM-DD, or an ISO timestamp with its offset (2026-03-02T10:00:00+08:00)'),
-], ids=["full-width-amount", "exponent-amount", "control-invoice", "padded-code", "party-with-space", "basic-date",
+     '--on: "2026-1-5" is not a date: write YYYY-MM-DD, or an ISO timestamp with its offset '
+     "(2026-03-02T10:00:00+08:00)"),
+], ids=["full-width-amount", "exponent-amount", "control-invoice", "bad-check-character", "padded-party",
+        "party-with-space", "basic-date",
         "full-width-date", "full-width-year", "padded-year", "exponent-parameter", "short-date"])
 def test_bad_input_to_any_command_is_one_line_and_writes_nothing(book, tmp_path, args, code, said):
     before = rows(tmp_path / "ledger.db")

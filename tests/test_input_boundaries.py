@@ -57,7 +57,7 @@ CASES = [  # (id, field, value as JSON text or None, the same as a CSV cell or N
     ("past-the-calendar", "date", '"9999-12-31T20:00:00-08:00"', "9999-12-31T20:00:00-08:00",
      '"9999-12-31T20:00:00-08:00" falls outside 0001-01-01 to 9999-12-31 in China time'),
     ("control-id", "id", '"B\\u0001"', "B\x01", '"B\\u0001" contains a control character (U+0001)'),
-    ("padded-id", "id", '" B-1"', '" B-1"', '" B-1" has spaces around it; write the id alone'),
+    ("long-id", "id", f'"{"B" * 201}"', "B" * 201, "is longer than 200 characters"),
     ("key-twice", "amount", "TWICE", None, TWICE),
 ]
 BOUNDARIES = ["cli-csv", "cli-json", "cli-jsonl", "cli-ledger-file", "api-estimate", "api-transaction"]

@@ -76,7 +76,8 @@ def test_parse_money_negative_zero_is_plain_zero(value):
 
 # --- parse_money: what it refuses, with the field and the problem named -----------------------------
 
-JSON_NUMBER = 'must be a decimal string such as "1234.56", not a JSON number (numbers lose cents in many JSON libraries)'
+JSON_NUMBER = ('must be a decimal string such as "1234.56", not a JSON number '
+               "(numbers lose cents in many JSON libraries)")
 NOT_A_NUMBER = "is not a decimal number (write it like 1234.56)"
 
 

@@ -78,20 +78,21 @@ _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 """Unicode's control characters (Cc) and unpaired surrogates (Cs: not UTF-8, so not storable)."""
 
 def parse_id(value: object, field: str, *, max_length: int = ID_LENGTH, party: bool = False) -> str:
-    """An id as written: 1 to `max_length` characters, no control characters, no spaces around it.
+    """An id: 1 to `max_length` characters, no control characters; spaces around it are not part of it.
 
-    Business ids, invoice numbers, party ids and credit codes all pass here first. `party`:
-    an onboarded provider's or platform's id, which also may not hold a space or ':' (keys
-    are written `role:subject`).
+    Business ids and invoice numbers pass here (and are compared by `businesses.normal_key`).
+    `party`: an onboarded provider's or platform's id, which may hold no space at all, nor
+    ':' (keys are written `role:subject`).
     """
     if not isinstance(value, str):
         raise InputError(field, "must be a string")
+    if party and value != value.strip():
+        raise InputError(field, f"{quote(value)} must be 1 to {max_length} characters without spaces or ':'")
+    value = value.strip()
     if not value:
         raise InputError(field, "is required")
     if len(value) > max_length:
         raise InputError(field, f"is longer than {max_length} characters")
-    if value != value.strip():
-        raise InputError(field, f"{quote(value)} has spaces around it; write the id alone")
     bad = _CONTROL.search(value)
     if bad is not None:
         raise InputError(field, f"{quote(value)} contains a control character (U+{ord(bad[0]):04X})")
