@@ -23,6 +23,7 @@ import os
 import threading
 
 from flask import Flask, current_app
+from flask.json.provider import DefaultJSONProvider
 from flask_smorest import Api
 from flask_smorest.utils import prepare_response
 from werkzeug.routing import BaseConverter
@@ -32,6 +33,7 @@ from api.schemas.ledger import Problem
 from voucher.clock import clock_from_env
 from voucher.ledger import Ledger, open_ledger
 from voucher.policy import load_policy_table
+from voucher.transactions import load_json
 
 DEFAULTS = {
     "DATABASE_URL": None,
@@ -110,6 +112,17 @@ def parameters(extra: dict | None = None) -> dict | None:
         return book.parameters(tx, extra) or None
 
 
+class StrictJSONProvider(DefaultJSONProvider):
+    """`request.get_json()` reads as the views' parser and the CLI do: a key named twice is refused."""
+
+    def loads(self, s, **kwargs):
+        return load_json(s.decode("utf-8") if isinstance(s, (bytes, bytearray)) else s)
+
+
+class _Flask(Flask):
+    json_provider_class = StrictJSONProvider
+
+
 class IdConverter(BaseConverter):
     """Path ids: no control characters (PostgreSQL cannot store NUL), at most 200 characters."""
 
@@ -139,7 +152,7 @@ class VoucherApi(Api):
 
 
 def build_app(config: dict | None = None) -> Flask:
-    app = Flask("api")
+    app = _Flask("api")
     app.config.from_mapping(DEFAULTS)
     app.config.update(from_env())
     app.config.update(config or {})

@@ -28,7 +28,7 @@ from functools import wraps
 from flask import g, request
 
 from api.errors import Unauthenticated
-from voucher.errors import Forbidden, NotFound
+from voucher.errors import Forbidden, NotFound, quote
 from voucher.keys import Principal, authenticate, resolve_scope
 
 ROLE_NAMES = {"enterprise": "an enterprise", "platform": "a platform", "provider": "a provider",
@@ -111,7 +111,7 @@ def in_scope_record(what: str, record_id: object, policy_of: Callable[[], str | 
     """
     ids = scope_ids()
     if ids is not None and policy_of() not in ids:
-        raise NotFound(f"no {what} {record_id!r}", field=what)
+        raise NotFound(f"no {what} {quote(record_id)}", field=what)
 
 
 def own_enterprise(code: str | None) -> str | None:

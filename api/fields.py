@@ -1,10 +1,11 @@
-"""Fields for the wire: money as decimal strings, credit codes, party ids, rates.
+"""Fields for the wire: money as decimal strings, dates, ids, credit codes, party ids, rates.
 
 marshmallow's own `Decimal` field accepts a JSON float and converts it, and by then
-1234.57 may already be 1234.5699999999999; so money here is a string field that refuses
-every JSON number (with a reason that says to quote it) and is checked by
-`voucher.money.parse_money`, the one parser the library uses. The pattern in each field's
-metadata goes into the OpenAPI document, so clients and the fuzzer see the same rule.
+1234.57 may already be 1234.5699999999999; its `Date` takes 20260302 (Python 3.11's
+`fromisoformat` does). So every value here is read by the library's own parser
+(`voucher.money`, `voucher.transactions`), the one the CLI and the CSV reader use, and
+refused in its words. The pattern in each field's metadata goes into the OpenAPI
+document, so clients and the fuzzer see the same rule.
 """
 
 from __future__ import annotations
@@ -17,23 +18,21 @@ from marshmallow import ValidationError, fields
 from voucher.enterprise import validate_credit_code
 from voucher.errors import InputError
 from voucher.money import parse_money, parse_rate, plain
+from voucher.transactions import parse_china_date, parse_id
 
 MONEY_PATTERN = r"^(0|[1-9][0-9]{0,15})(\.[0-9]{1,2})?$"
 SIGNED_MONEY_PATTERN = r"^-?(0|[1-9][0-9]{0,15})\.[0-9]{2}$"
 RATE_PATTERN = r"^(0(\.[0-9]{1,10})?|1(\.0{1,10})?)$"
 CREDIT_CODE_PATTERN = r"^[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}$"
 PARTY_PATTERN = r"^[^\s:]{1,100}$"
-_MONEY = re.compile(MONEY_PATTERN)
-_RATE = re.compile(RATE_PATTERN)
-_PARTY = re.compile(PARTY_PATTERN)
 
 
-def _not_a_number(value: object, example: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, str):
-        kind = "a JSON number" if isinstance(value, (int, float)) and not isinstance(value, bool) else \
-            f"a {type(value).__name__}"
-        raise ValidationError(f'must be a decimal string such as "{example}", not {kind}: numbers lose cents '
-                              "in many JSON libraries")
+def _parsed(parse, value, *args, **kwargs):
+    """The library parser's value, or its problem as marshmallow's error at this field."""
+    try:
+        return parse(value, *args, **kwargs)
+    except InputError as exc:
+        raise ValidationError(exc.problem) from None
 
 
 def _with(defaults: dict, kwargs: dict) -> dict:
@@ -50,14 +49,7 @@ class Money(fields.Field):
         self.positive = positive
 
     def _deserialize(self, value, attr, data, **kwargs) -> Decimal:
-        _not_a_number(value, "1234.56")
-        if not _MONEY.fullmatch(value):
-            raise ValidationError(f"{value[:40]!r} is not an amount; write digits with at most two decimals, "
-                                  "like 1234.56 (no commas, signs or exponents)")
-        try:
-            return parse_money(value, attr or "amount", positive=self.positive)
-        except InputError as exc:
-            raise ValidationError(exc.problem) from None
+        return _parsed(parse_money, value, attr or "amount", positive=self.positive)
 
     def _serialize(self, value, attr, obj, **kwargs):
         if value is None:
@@ -81,13 +73,7 @@ class Rate(fields.Field):
                                   "description": "A rate from 0 to 1 as a decimal string (3% is 0.03)."}, kwargs))
 
     def _deserialize(self, value, attr, data, **kwargs) -> Decimal:
-        _not_a_number(value, "0.2")
-        if not _RATE.fullmatch(value):
-            raise ValidationError(f"{value[:40]!r} is not a rate from 0 to 1 with at most 10 decimals")
-        try:
-            return parse_rate(value, attr or "rate")
-        except InputError as exc:  # pragma: no cover (the pattern already holds it to 0..1)
-            raise ValidationError(exc.problem) from None
+        return _parsed(parse_rate, value, attr or "rate")
 
     def _serialize(self, value, attr, obj, **kwargs):
         return None if value is None else str(value)
@@ -115,30 +101,50 @@ class CreditCode(Text):
         super().__init__(**_with(metadata, kwargs))
 
     def _deserialize(self, value, attr, data, **kwargs) -> str:
-        text = super()._deserialize(value, attr, data, **kwargs)
-        try:
-            return validate_credit_code(text, attr or "credit_code")
-        except InputError as exc:
-            raise ValidationError(exc.problem) from None
+        return _parsed(validate_credit_code, value, attr or "credit_code")
 
 
-class PartyId(Text):
+class Id(fields.String):
+    """A business id, an invoice number, a policy id: the library's id rule (length, no control characters,
+    no spaces around it), as for the CLI and CSV files."""
+
+    def __init__(self, *, max_length: int = 100, **kwargs) -> None:
+        super().__init__(**_with({"minLength": 1, "maxLength": max_length}, kwargs))
+        self.max_length = max_length
+
+    def _deserialize(self, value, attr, data, **kwargs) -> str:
+        return _parsed(parse_id, value, attr or "id", max_length=self.max_length)
+
+
+class PartyId(Id):
     """A provider's or platform's id as onboarded: 1-100 characters, no spaces or ':'."""
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**_with({"pattern": PARTY_PATTERN, "example": "gz-compute"}, kwargs))
 
     def _deserialize(self, value, attr, data, **kwargs) -> str:
-        text = super()._deserialize(value, attr, data, **kwargs)
-        if not _PARTY.fullmatch(text):
-            raise ValidationError("must be 1 to 100 characters without spaces or ':'")
-        return text
+        return _parsed(parse_id, value, attr or "party", max_length=self.max_length, party=True)
+
+
+class ChinaDate(fields.Field):
+    """A date: YYYY-MM-DD, or an ISO timestamp with its offset, taken as its calendar day in China."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**_with({"type": "string", "format": "date", "example": "2026-03-02", "description":
+                                  "YYYY-MM-DD (China's calendar day), or an ISO timestamp with its offset."}, kwargs))
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return _parsed(parse_china_date, value, attr or "date")
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else value.isoformat()
 
 
 def register(api) -> None:
     """Tell flask-smorest's spec how these fields look in OpenAPI."""
     for field in (Money, SignedMoney, Rate):
         api.register_field(field, "string", None)
+    api.register_field(ChinaDate, "string", "date")
 
 
 class Bool(fields.Boolean):

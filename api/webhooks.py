@@ -37,7 +37,7 @@ from datetime import UTC, date, datetime, timedelta
 from urllib.parse import urlsplit
 
 from api import tables  # noqa: F401  (the webhook tables)
-from voucher.errors import NotFound
+from voucher.errors import NotFound, quote
 from voucher.journal import Journal
 from voucher.store import open_store
 
@@ -85,7 +85,7 @@ def _sees_all(owner) -> bool:
 def _owned(tx, owner, sub_id: str) -> dict:
     row = tx.one("SELECT * FROM webhook_subscriptions WHERE id = ? AND deleted_at IS NULL", (sub_id,))
     if not row or (not _sees_all(owner) and row["owner"] != owner.actor):
-        raise NotFound(f"no subscription {sub_id!r}", field="subscription")
+        raise NotFound(f"no subscription {quote(sub_id)}", field="subscription")
     return row
 
 

@@ -115,7 +115,7 @@ def test_estimate_with_history_and_parameters(world):
     data = world.platform.post("/v1/estimates", body).get_json()
     assert next(g for g in data["grants"] if g["policy_id"] == "hangzhou-compute-voucher")["amount"] == "50000.00"
     bad = world.platform.post("/v1/estimates", {**body, "parameters": {"no-such-policy": {"rate": "0.1"}}})
-    assert bad.status_code == 422 and bad.get_json()["field"] == "parameters.no-such-policy"
+    assert bad.status_code == 422 and bad.get_json()["field"] == "parameters.no-such-policy.rate"
 
 
 def test_an_administrator_sets_a_value_the_source_leaves_open(world):

@@ -9,6 +9,12 @@ each time in well under a minute.
 Each operation is called with a key of the role that may use it, so the fuzzer reaches
 the code behind the role check, over a small seeded ledger (an issued voucher, a
 redemption, an application) whose ids it also tries.
+
+Every operation that takes a date is also fuzzed with the dates at both ends of the
+calendar (0001-01-01, 9999-12-31, and 9999-07-01, whose six months pass the end), in
+the body and in the query; about half of those bodies are made a business some policy
+grants for (Guizhou compute purchases by a registered enterprise), so that the date
+reaches the calculator's expiry and not only the parser.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import pytest
 import schemathesis
 from api_support import GUIYANG_A, JINAN, Caller, make_keys, profile, tx
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -99,6 +106,79 @@ def test_no_500_and_every_response_follows_the_schema(fuzz_schema, fuzz_world, o
     @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
               suppress_health_check=list(HealthCheck))
     def run(case) -> None:
+        case.call_and_validate(headers=headers, checks=CHECKS)
+
+    run()
+
+
+EDGE_DATES = ["0001-01-01", "9999-07-01", "9999-12-31", "9999-06-30"]
+
+
+def _takes_a_date(spec: dict, node: object, seen: frozenset = frozenset()) -> bool:
+    """Whether an operation's parameters or body (following $ref) hold a field of format date."""
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref not in seen:
+            target = spec
+            for part in ref.removeprefix("#/").split("/"):
+                target = target[part]
+            return _takes_a_date(spec, target, seen | {ref})
+        return node.get("format") == "date" or any(_takes_a_date(spec, v, seen) for v in node.values())
+    if isinstance(node, list):
+        return any(_takes_a_date(spec, v, seen) for v in node)
+    return False
+
+
+def dated_operations() -> list:
+    spec = create_app({"DATABASE_URL": "sqlite://"}).test_client().get("/openapi.json").get_json()
+    return [f"{method.upper()} {path}" for path, item in spec["paths"].items() for method, op in item.items()
+            if method in ("get", "post")
+            and _takes_a_date(spec, {"parameters": op.get("parameters"), "body": op.get("requestBody")})]
+
+
+def _dated(value: object, day: str) -> object:
+    """`value` with every date (a `date` field, an `on` parameter) set to `day`."""
+    if isinstance(value, list):
+        return [_dated(v, day) for v in value]
+    if not isinstance(value, dict):
+        return value
+    return {k: day if k in ("date", "on") else _dated(v, day) for k, v in value.items()}
+
+
+def _grantable(body: dict, day: str) -> dict:
+    """The body made one a policy grants for: Guizhou compute purchases on `day` by a registered enterprise."""
+    business = {"id": "EDGE-1", "date": day, "kind": "compute_purchase", "amount": "1000000.00", "province": "贵州省",
+                "city": "贵阳市", "role": "demand"}
+    body = {k: v for k, v in body.items() if k not in ("profile", "history", "parameters", "transaction")}
+    if "transactions" in body:
+        body["transactions"] = [{**business, "id": f"EDGE-{i}"} for i in range(max(1, len(body["transactions"])))]
+    else:
+        body["transaction"] = business
+    return {**body, "enterprise": GUIYANG_A}
+
+
+def test_the_edges_of_the_calendar_are_among_the_dates_fuzzed():
+    assert {"POST /v1/estimates", "POST /v1/transactions", "POST /v1/applications", "GET /v1/policies",
+            "GET /v1/ledger/balances"} <= set(dated_operations())
+
+
+@pytest.mark.parametrize("day", EDGE_DATES)
+@pytest.mark.parametrize("operation", dated_operations())
+def test_dates_at_both_ends_of_the_calendar_never_500(fuzz_schema, fuzz_world, operation, day):
+    _, keys = fuzz_world
+    method, path = operation.split(" ", 1)
+    role = next((r for pattern, r in ROLE_BY_PATH if re.search(pattern, operation)), "admin")
+    headers = {"Authorization": f"Bearer {keys[role]}"}
+
+    @given(case=fuzz_schema[path][method].as_strategy(generation_mode=GenerationMode.POSITIVE),
+           grantable=st.booleans())
+    @settings(max_examples=8, deadline=None, derandomize=True, database=None,
+              suppress_health_check=list(HealthCheck))
+    def run(case, grantable) -> None:
+        if isinstance(case.body, dict):
+            case.body = _grantable(case.body, day) if grantable else _dated(case.body, day)
+        if case.query and "on" in case.query:
+            case.query = {**case.query, "on": day}
         case.call_and_validate(headers=headers, checks=CHECKS)
 
     run()

@@ -167,7 +167,7 @@ def test_compute_provider_gets_nothing(table, guiyang):
     est = estimate(table, guiyang, [compute("GZ-P", "2026-11-02", "1000000.00", role="compute_provider")])
     assert est.total == 0
     r = refusal(est, "guizhou-compute-voucher", "role")
-    assert r.reason == "role 'compute_provider' may not claim (allowed: data_provider, demand)"
+    assert r.reason == 'role "compute_provider" may not claim (allowed: data_provider, demand)'
     assert "role" in est.result("guizhou-physical-voucher").refusals
 
 
@@ -375,9 +375,9 @@ def test_hangzhou_general_model_ceiling(table, hangzhou, cost, granted):
 @pytest.mark.parametrize(("fields", "code", "reason"), [
     # not stated: more than 100 billion parameters and rated leading by a third party
     ({"role": "developer", "category": ""}, "eligibility",
-     "transaction.category eq 'leading_over_100b' failed (is ''): 参数量超过千亿，经权威第三方评测机构评测性能达到国内领先的通用大模型"),
+     'transaction.category eq "leading_over_100b" failed (is ""): 参数量超过千亿，经权威第三方评测机构评测性能达到国内领先的通用大模型'),
     # not the lead developer (牵头研发单位)
-    ({"role": "demand", "category": "leading_over_100b"}, "role", "role 'demand' may not claim (allowed: developer)"),
+    ({"role": "demand", "category": "leading_over_100b"}, "role", 'role "demand" may not claim (allowed: developer)'),
 ])
 def test_hangzhou_general_model_refusals(table, hangzhou, fields, code, reason):
     est = estimate(table, hangzhou, [tx("LLM-1", "2024-06-01", "model_training", "30000000.00", **fields)])

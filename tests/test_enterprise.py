@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from voucher.enterprise import (
     ROLES, USCC_CHARSET, USCC_WEIGHTS, Enterprise, uscc_check_char, validate_credit_code,
 )
-from voucher.errors import InputError
+from voucher.errors import InputError, quote
 
 # Codes published by real enterprises (on their business licences and in public registries).
 REAL_CODES = ["91350100M000100Y43", "91110000600037341L"]
@@ -47,7 +47,7 @@ def test_real_codes_are_valid(code):
 @pytest.mark.parametrize(("value", "expected"), [
     ("91350100m000100y43", "91350100M000100Y43"),
     ("91110000600037341l", "91110000600037341L"),
-    ("  91350100M000100Y43\n", "91350100M000100Y43"),
+    ("  91350100M000100Y43\n", "91350100M000100Y43"),  # spaces around an id are not part of it
 ])
 def test_lower_case_and_whitespace_are_normalised(value, expected):
     assert validate_credit_code(value) == expected
@@ -68,7 +68,7 @@ def test_check_char_31_is_written_0():
 @pytest.mark.parametrize(("last", "given"), [(c, c) for c in "0124ABY"] + [("x", "X")])
 def test_wrong_check_character_names_the_expected_one(last, given):
     code = GOOD[:17] + last
-    assert refusal(code) == f"{code!r} has check character {given!r}; GB 32100-2015 gives '3'"
+    assert refusal(code) == f"{quote(code)} has check character {quote(given)}; GB 32100-2015 gives \"3\""
 
 
 @pytest.mark.parametrize("code", REAL_CODES)
@@ -78,39 +78,39 @@ def test_every_other_check_character_is_refused(code):
             continue
         bad = code[:17] + c
         assert refusal(bad, "enterprise.credit_code") == (
-            f"{bad!r} has check character {c!r}; GB 32100-2015 gives {code[17]!r}")
+            f"{quote(bad)} has check character {quote(c)}; GB 32100-2015 gives {quote(code[17])}")
 
 
 @pytest.mark.parametrize("value", [GOOD[:17], GOOD + "0", "", "9", GOOD[:10], GOOD + GOOD])
 def test_wrong_length(value):
-    assert refusal(value) == f"{value!r} has {len(value)} characters; a unified social credit code has 18"
+    assert refusal(value) == f"{quote(value)} has {len(value)} characters; a unified social credit code has 18"
 
 
 @pytest.mark.parametrize("letter", ["I", "O", "Z", "S", "V"])
 def test_forbidden_letters(letter):
     code = GOOD[:9] + letter + GOOD[10:]  # position 10, in the organisation code
-    assert refusal(code) == f"{code!r} contains {letter!r}, not allowed by GB 32100-2015"
+    assert refusal(code) == f"{quote(code)} contains {quote(letter)}, not allowed by GB 32100-2015"
 
 
 @pytest.mark.parametrize(("code", "listed"), [
-    ("91350100M00010OY4I", "'I', 'O'"),
-    ("91350100M000100Y4-", "'-'"),
+    ("91350100M00010OY4I", '"I", "O"'),
+    ("91350100M000100Y4-", '"-"'),
     ("91350100M000100Y4 3", None),  # 19 characters: the length is checked first
-    ("91350100M0001 0Y43", "' '"),
-    ("91350100M000100Y4３", "'３'"),  # a full-width digit is not in the charset
-    ("91350100m00010oy43", "'O'"),  # lower-case letters are upper-cased before the check
+    ("91350100M0001 0Y43", '" "'),
+    ("91350100M000100Y4３", '"３"'),  # a full-width digit is not in the charset
+    ("91350100m00010oy43", '"O"'),  # lower-case letters are upper-cased before the check
 ])
 def test_characters_outside_the_charset_are_listed(code, listed):
     problem = refusal(code)
     if listed is None:
-        assert problem == f"{code!r} has 19 characters; a unified social credit code has 18"
+        assert problem == f"{quote(code)} has 19 characters; a unified social credit code has 18"
     else:
-        assert problem == f"{code!r} contains {listed}, not allowed by GB 32100-2015"
+        assert problem == f"{quote(code)} contains {listed}, not allowed by GB 32100-2015"
 
 
 @pytest.mark.parametrize("code", ["91A50100M000100Y43", "9135010AM000100Y43", "91B5C100M000100Y43"])
 def test_division_code_must_be_digits(code):
-    assert refusal(code) == f"{code!r}: characters 3-8 must be the administrative division code (digits)"
+    assert refusal(code) == f"{quote(code)}: characters 3-8 must be the administrative division code (digits)"
 
 
 @pytest.mark.parametrize("value", [None, 913501, ["91350100M000100Y43"], b"91350100M000100Y43"])
@@ -140,7 +140,7 @@ def test_appending_the_check_char_gives_a_valid_code_and_nothing_else_does(body,
         with pytest.raises(InputError) as info:
             validate_credit_code(body + other)
         assert info.value.problem == (
-            f"{body + other!r} has check character {other!r}; GB 32100-2015 gives {check!r}")
+            f"{quote(body + other)} has check character {quote(other)}; GB 32100-2015 gives {quote(check)}")
 
 
 @settings(max_examples=200, deadline=None)
@@ -190,11 +190,11 @@ def test_from_dict_defaults():
     ({"credit_code": GOOD, "zz": 1, "aa": 2}, "enterprise.aa", "unknown field"),  # the first, sorted
     ({}, "enterprise.credit_code", "must be an 18-character unified social credit code"),
     ({"credit_code": GOOD[:17] + "4"}, "enterprise.credit_code",
-     "'91350100M000100Y44' has check character '4'; GB 32100-2015 gives '3'"),
+     '"91350100M000100Y44" has check character "4"; GB 32100-2015 gives "3"'),
     ({"credit_code": GOOD, "roles": ["demand", "buyerr"]}, "enterprise.roles",
-     "unknown role 'buyerr'; one of " + ", ".join(sorted(ROLES))),
+     'unknown role "buyerr"; one of ' + ", ".join(sorted(ROLES))),
     ({"credit_code": GOOD, "roles": ["Demand"]}, "enterprise.roles",
-     "unknown role 'Demand'; one of buyer, completing_unit, compute_provider, data_provider, demand, "
+     'unknown role "Demand"; one of ' "buyer, completing_unit, compute_provider, data_provider, demand, "
      "developer, platform, service_provider, transfer_institution"),
     ({"credit_code": GOOD, "roles": "demand"}, "enterprise.roles", "must be a list of strings"),
     ({"credit_code": GOOD, "roles": [1]}, "enterprise.roles", "must be a list of strings"),

@@ -290,7 +290,7 @@ BROKEN = [
     pytest.param(broken(MINIMAL, "rate = 0.001", 'rate = 0.001\naggregate = "item"') + ANNUAL, "threshold",
                  "an annual threshold needs formula.aggregate = 'year'", id="annual-threshold-explicit-item"),
     pytest.param(broken(MINIMAL, 'id = "minimal"', 'id = "other"'), "id",
-                 "'other' must match the file name 'minimal'", id="id-not-file-name"),
+                 '"other" must match the file name "minimal"', id="id-not-file-name"),
     pytest.param(broken(MINIMAL, 'id = "minimal"', 'id = "Minimal"'), "id",
                  "String does not match expected pattern.", id="id-upper-case"),
     pytest.param(broken(MINIMAL, 'id = "minimal"\n', ""), "id", "Missing data for required field.",
@@ -431,7 +431,7 @@ def test_table_indexes_by_id_and_kind():
         assert all(kind in p.kinds for p in policies)
     with pytest.raises(NotFound) as info:
         table.get("nowhere")
-    assert (info.value.message, info.value.field) == ("no policy 'nowhere'", "policy_id")
+    assert (info.value.message, info.value.field) == ('no policy "nowhere"', "policy_id")
 
 
 def test_table_order_does_not_depend_on_input_order():
@@ -502,4 +502,4 @@ def test_a_condition_may_name_only_roles_the_policy_admits(tmp_path):
     policies, errors = load_policies(tmp_path)
     assert policies == []
     assert [(e.field, e.message) for e in errors] == [
-        ("eligibility", "condition 2 names role 'compute_provider', which this policy does not admit")]
+        ("eligibility", 'condition 2 names role "compute_provider", which this policy does not admit')]

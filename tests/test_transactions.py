@@ -9,9 +9,10 @@ from decimal import Decimal
 
 import pytest
 
-from voucher.errors import InputError
+from voucher.errors import InputError, quote
+from voucher.readers import read_transactions
 from voucher.transactions import (
-    CHINA_TZ, FIELDS, KINDS, Transaction, parse_china_date, read_transactions, transaction_from_dict,
+    CHINA_TZ, FIELDS, KINDS, Transaction, parse_china_date, transaction_from_dict,
 )
 
 D = Decimal
@@ -44,9 +45,9 @@ HB-3,2026-03-31T20:00:00Z,technology_contract,12.5,buyer,湖北省,武汉市,,,
 GOOD_ITEMS = [
     {"id": "GY-1", "date": "2026-01-05", "kind": "data_purchase", "amount": "6000000.00", "role": "demand",
      "province": "贵州省", "city": "贵阳市", "platform": "贵阳大数据交易所", "counterparty": "某数据公司"},
-    {"id": "GZ-2", "date": "2026-02-01", "kind": "compute_purchase", "amount": 100, "province": "贵州省",
+    {"id": "GZ-2", "date": "2026-02-01", "kind": "compute_purchase", "amount": "100", "province": "贵州省",
      "role": None},
-    {"id": "HB-3", "date": "2026-03-31T20:00:00Z", "kind": "technology_contract", "amount": 12.5, "role": "buyer",
+    {"id": "HB-3", "date": "2026-03-31T20:00:00Z", "kind": "technology_contract", "amount": "12.5", "role": "buyer",
      "province": "湖北省", "city": "武汉市"},
 ]
 GOOD_JSONL = "\n".join(json.dumps(item, ensure_ascii=False) for item in GOOD_ITEMS) + "\n"
@@ -75,26 +76,26 @@ def test_amounts_are_exact_decimals():
     assert all(type(t.amount) is Decimal and t.amount.as_tuple().exponent == -2 for t in txs)
 
 
-@pytest.mark.parametrize(("raw", "expected"), [
-    ("0.1", "0.10"), ("0.29", "0.29"), ("1e2", "100.00"), ("123456789012.34", "123456789012.34"), ("0", "0.00"),
-    ("1.10", "1.10"), ("12345678901234.5", "12345678901234.50"),
-])
-def test_json_numbers_are_read_without_floats(raw, expected):
-    # 0.29 or 123456789012.34 as a float would not be exact; the readers parse JSON numbers as Decimal.
+@pytest.mark.parametrize("raw", ["0.1", "0.29", "1e2", "100", "0", "1.10", "12345678901234.5"])
+def test_json_numbers_are_refused_as_amounts(raw):
+    # 0.29 or 123456789012.34 as a float would not be exact, and many JSON libraries make every number a
+    # float: in JSON an amount is a decimal string, in files as in the API.
     text = '[{"id": "a", "date": "2026-01-01", "kind": "data_purchase", "amount": %s}]' % raw
-    assert str(read(text, "json")[0].amount) == expected
-    assert str(read(text[1:-1] + "\n", "jsonl")[0].amount) == expected
+    problem = NUMBER
+    assert (refused(text, "json").field, refused(text, "json").problem) == ("transactions[0].amount", problem)
+    assert (refused(text[1:-1] + "\n", "jsonl").field, refused(text[1:-1] + "\n", "jsonl").problem) == (
+        "line 1.amount", problem)
 
 
 def test_csv_columns_in_any_order_and_only_the_required_ones():
-    text = "amount,kind,id,date\n 7.5 ,compute_purchase, X-9 ,2026-06-30\n"
+    text = "amount,kind,id,date\n7.5,compute_purchase,X-9,2026-06-30\n"
     assert read(text, "csv") == [Transaction("X-9", date(2026, 6, 30), "compute_purchase", D("7.50"))]
 
 
 def test_csv_text_is_stripped_and_quoted_commas_kept():
-    text = f'{HEADER}\n" A-1 ",2026-01-01,data_purchase,"1000",demand," 贵州省 ",,"平台, 一期",,\n'
+    text = f'{HEADER}\n"A-1",2026-01-01,data_purchase,"1000",demand," 贵州省 ",,"平台, 一期",,\n'
     tx = read(text, "csv")[0]
-    assert (tx.id, tx.province, tx.platform) == ("A-1", "贵州省", "平台, 一期")
+    assert (tx.id, tx.province, tx.platform, tx.amount) == ("A-1", "贵州省", "平台, 一期", D("1000.00"))
 
 
 def test_csv_with_a_byte_order_mark():
@@ -110,11 +111,21 @@ def test_a_single_json_lines_record_read_as_json():
     assert read(json.dumps(GOOD_ITEMS[0], ensure_ascii=False) + "\n", "json") == [GY]
 
 
-@pytest.mark.parametrize(("text", "fmt"), [("", "csv"), (HEADER + "\n", "csv"), ("", "json"), ("  \n", "json"),
-                                           ("[]", "json"), ('{"transactions": []}', "json"), ("", "jsonl"),
-                                           ("\n\n", "jsonl")])
-def test_empty_input(text, fmt):
+@pytest.mark.parametrize(("text", "fmt"), [(HEADER + "\n", "csv"), ("[]", "json"), ('{"transactions": []}', "json")])
+def test_a_file_with_no_transactions(text, fmt):
     assert read(text, fmt) == []
+
+
+@pytest.mark.parametrize(("text", "fmt", "problem"), [
+    ("", "csv", f"the file is empty; the first line must be the header: {','.join(FIELDS)}"),
+    ("", "json", "the file is empty; give a JSON array of transactions or JSON Lines"),
+    ("  \n", "json", "the file is empty; give a JSON array of transactions or JSON Lines"),
+    ("", "jsonl", "the file is empty; give one JSON object a line"),
+    ("\n\n", "jsonl", "the file is empty; give one JSON object a line"),
+])
+def test_an_empty_file_is_refused(text, fmt, problem):
+    err = refused(text, fmt)
+    assert (err.field, err.problem) == ("line 1", problem)
 
 
 def test_to_dict_round_trip():
@@ -129,7 +140,7 @@ def test_to_dict_round_trip():
 # --- readers are lazy: rows before a bad one are yielded first ---------------------------------------
 
 @pytest.mark.parametrize(("text", "fmt", "field"), [
-    (GOOD_CSV + "Z-4,2026-01-01,data_purchase,abc\n", "csv", "line 5.amount"),
+    (GOOD_CSV + "Z-4,2026-01-01,data_purchase,abc,,,,,,\n", "csv", "line 5.amount"),
     (GOOD_JSONL + '{"id": "Z-4", "date": "2026-01-01", "kind": "data_purchase", "amount": "abc"}\n', "jsonl",
      "line 4.amount"),
 ])
@@ -144,53 +155,87 @@ def test_readers_stream(text, fmt, field):
 # --- bad values, named by line and field -------------------------------------------------------------
 
 @pytest.mark.parametrize(("amount", "problem"), [
-    ("abc", "'abc' is not a decimal number (write it like 1234.56)"),
-    ('"12,000"', "'12,000' is not a decimal number (write it like 1234.56)"),
-    ("1.234", "'1.234' has more than 2 decimal places"),
-    ("-5", "'-5' is negative; an amount must be zero or more"),
-    ("NaN", "'NaN' is not a decimal number (write it like 1234.56)"),
-    ("1e999", "'1e999' is too large (at most 10^15)"),
-    ("10000000000000001", "'10000000000000001' is too large (at most 10^15)"),
+    ("abc", '"abc" is not a decimal number (write it like 1234.56)'),
+    ('"12,000"', None),  # grouped thousands are read in a CSV file people make
+    ('"12,00"', '"12,00" has thousands separators in the wrong places (write 1,234,567.89 or 1234567.89)'),
+    ("1.234", '"1.234" has more than 2 decimal places'),
+    ("-5", '"-5" is negative; an amount must be zero or more'),
+    ("NaN", '"NaN" is not a decimal number (write it like 1234.56)'),
+    ("1e999", '"1e999" has an exponent; write the digits out, like 1234.56'),
+    ("10000000000000001", '"10000000000000001" is too large (at most 10^15)'),
     ("", "is required"),
-    ("  ", "'  ' is not a decimal number (write it like 1234.56)"),
+    ("  ", '"  " is blank'),
+    (" 100", '" 100" has spaces around it; write the number alone, like 1234.56'),
+    ('"""100"""', '"\\"100\\"" is in quotes; write the number alone, like 1234.56'),  # quotes inside the cell
+    ("'100", '"\'100" is in quotes; write the number alone, like 1234.56'),  # Excel's text prefix
+    ("１０００", '"１０００" has full-width or non-ASCII digits; write ASCII digits 0-9, like 1234.56'),
 ])
 def test_bad_amount_on_csv_line_3(amount, problem):
     text = f"id,date,kind,amount\nA-1,2026-01-01,data_purchase,10\nA-2,2026-01-02,data_purchase,{amount}\n"
+    if problem is None:
+        assert read(text, "csv")[1].amount == D("12000.00")
+        return
     err = refused(text, "csv")
     assert err.field == "line 3.amount"
     assert err.problem == problem
     assert err.message == f"line 3.amount: {problem}"
 
 
+NUMBER = 'must be a decimal string such as "1234.56", not a JSON number (numbers lose cents in many JSON libraries)'
+
+
 @pytest.mark.parametrize(("amount", "problem"), [
-    ('"abc"', "'abc' is not a decimal number (write it like 1234.56)"),
-    ("1.234", "Decimal('1.234') has more than 2 decimal places"),
-    ("-5", "-5 is negative; an amount must be zero or more"),
-    ("true", "must be a decimal string, not a bool (True)"),
-    ("NaN", "must be a decimal string, not a float (nan)"),
-    ("Infinity", "must be a decimal string, not a float (inf)"),
-    ("1e999", "Decimal('1E+999') is too large (at most 10^15)"),
+    ('"abc"', '"abc" is not a decimal number (write it like 1234.56)'),
+    ("1.234", NUMBER),
+    ("-5", NUMBER),
+    ("1000", NUMBER),
+    ("1e-1", NUMBER),
+    ('"1e-1"', '"1e-1" has an exponent; write the digits out, like 1234.56'),
+    ('"1,000.00"', '"1,000.00" has thousands separators; write 1234.56 (separators are read only in CSV files)'),
+    ('"１０００"', '"１０００" has full-width or non-ASCII digits; write ASCII digits 0-9, like 1234.56'),
+    ('" 100 "', '" 100 " has spaces around it; write the number alone, like 1234.56'),
+    ('"\'100\'"', '"\'100\'" is in quotes; write the number alone, like 1234.56'),
+    ("true", 'must be a decimal string such as "1234.56", not true'),
     ("null", "is required"),
     ('""', "is required"),
-    ("[1]", "must be a decimal string, not list"),
-    ('{"yuan": 1}', "must be a decimal string, not dict"),
+    ("[1]", 'must be a decimal string such as "1234.56"'),
+    ('{"yuan": 1}', 'must be a decimal string such as "1234.56"'),
 ])
 @pytest.mark.parametrize(("fmt", "field"), [("json", "transactions[1].amount"), ("jsonl", "line 2.amount")])
 def test_bad_amount_in_json(amount, problem, fmt, field):
-    items = ['{"id": "A-1", "date": "2026-01-01", "kind": "data_purchase", "amount": 10}',
+    items = ['{"id": "A-1", "date": "2026-01-01", "kind": "data_purchase", "amount": "10"}',
              '{"id": "A-2", "date": "2026-01-02", "kind": "data_purchase", "amount": %s}' % amount]
     text = "[" + ",\n".join(items) + "]" if fmt == "json" else "\n".join(items) + "\n"
     err = refused(text, fmt)
     assert (err.field, err.problem) == (field, problem)
 
 
+@pytest.mark.parametrize(("text", "fmt", "field"), [
+    ('[{"id": "A", "date": "2026-01-01", "kind": "data_purchase", "amount": "1", "amount": "1000000"}]', "json",
+     "transactions[0].amount"),
+    ('{"transactions": [{"id": "A", "date": "2026-01-01", "kind": "data_purchase", "amount": "1"}, '
+     '{"id": "B", "id": "C", "date": "2026-01-01", "kind": "data_purchase", "amount": "1"}]}', "json",
+     "transactions[1].id"),
+    ('{"transactions": [], "transactions": []}', "json", "transactions"),
+    ('{"id": "A", "date": "2026-01-01", "kind": "data_purchase", "amount": "1"}\n'
+     '{"id": "B", "date": "2026-01-01", "date": "2027-01-01", "kind": "data_purchase", "amount": "1"}\n', "jsonl",
+     "line 2.date"),
+    ('{"id": "A", "date": "2026-01-01", "kind": "data_purchase", "amount": "1", "kind": "bid_won"}\n', "json",
+     "line 1.kind"),
+])
+def test_a_key_named_twice_is_refused_naming_it(text, fmt, field):
+    # Python's json keeps the last value silently; here the reader cannot know which one was meant.
+    err = refused(text, fmt)
+    assert (err.field, err.problem) == (field, "is named twice in one object; give each key once")
+
+
 @pytest.mark.parametrize("kind", ["data-purchase", "Data_Purchase", "compute", "subsidy"])
 def test_unknown_kind_lists_the_kinds(kind):
     err = refused(f"id,date,kind,amount\nA-1,2026-01-01,{kind},10\n", "csv")
     assert err.field == "line 2.kind"
-    assert err.problem == f"unknown kind {kind!r}; one of {KIND_LIST}"
+    assert err.problem == f"unknown kind {quote(kind)}; one of {KIND_LIST}"
     err = refused(json.dumps([{"id": "A-1", "date": "2026-01-01", "kind": kind, "amount": "1"}]), "json")
-    assert (err.field, err.problem) == ("transactions[0].kind", f"unknown kind {kind!r}; one of {KIND_LIST}")
+    assert (err.field, err.problem) == ("transactions[0].kind", f"unknown kind {quote(kind)}; one of {KIND_LIST}")
 
 
 def test_kind_list_is_complete():
@@ -202,25 +247,40 @@ def test_kind_list_is_complete():
 @pytest.mark.parametrize(("text", "field", "problem"), [
     (f"{HEADER}\nA-1,2026-01-01,data_purchase,10,demand,贵州省,,,,\n"
      "A-2,2026-01-01,data_purchase,10,demand,贵州省,,,,,extra\n",
-     "line 3", "has more cells than the header"),
-    ("id,date,kind,amount\nA-1,2026-01-01,data_purchase,10,5\n", "line 2", "has more cells than the header"),
-    ("id,date,kind,amount\nA-1,2026-01-01,data_purchase,10,\n", "line 2", "has more cells than the header"),
-    ("id,date,kind,amount\nA-1,2026-01-01,data_purchase\n", "line 2.amount", "is required"),
-    ("id,date,kind,amount,colour\nA-1,2026-01-01,data_purchase,10,red\n", "line 2.colour",
-     f"unknown field; known fields: {KNOWN_FIELDS}"),
-    ("id,date,kind,amount,Amount\nA-1,2026-01-01,data_purchase,10,1\n", "line 2.Amount",
-     f"unknown field; known fields: {KNOWN_FIELDS}"),
-    ("id,date,kind\nA-1,2026-01-01,data_purchase\n", "line 2.amount", "is required"),
-    ("date,kind,amount\n2026-01-01,data_purchase,1\n", "line 2.id", "is required"),
+     "line 3", "has more cells than the header's 10"),
+    ("id,date,kind,amount\nA-1,2026-01-01,data_purchase,10,5\n", "line 2", "has more cells than the header's 4"),
+    ("id,date,kind,amount\nA-1,2026-01-01,data_purchase,10,\n", "line 2", "has more cells than the header's 4"),
+    ("id,date,kind,amount\nA-1,2026-01-01,data_purchase\n", "line 2.amount",
+     "missing: the row has 3 cells, the header 4"),
+    (f"{HEADER}\nA-1,2026-01-01,data_purchase,10,demand\n", "line 2.province",
+     "missing: the row has 5 cells, the header 10"),
+    ("id,date,kind,amount,colour\nA-1,2026-01-01,data_purchase,10,red\n", "line 1.colour",
+     f"unknown column; the columns are {','.join(FIELDS)}"),
+    ("id,date,kind,amount,Amount\nA-1,2026-01-01,data_purchase,10,1\n", "line 1.Amount",
+     f"unknown column; the columns are {','.join(FIELDS)}"),
+    ("id,date,kind, amount\nA-1,2026-01-01,data_purchase,10\n", "line 1. amount",
+     f"unknown column; the columns are {','.join(FIELDS)}"),
+    ("id,date,kind,amount,id\nA-1,2026-01-01,data_purchase,10,B\n", "line 1.id", "is named twice in the header"),
+    ("id,date,kind\nA-1,2026-01-01,data_purchase\n", "line 1", "the header lacks amount"),
+    ("date,kind\n2026-01-01,data_purchase\n", "line 1", "the header lacks id, amount"),
     ("id,date,kind,amount\n   ,2026-01-01,data_purchase,1\n", "line 2.id", "is required"),
+    ("id,date,kind,amount\nA\x01,2026-01-01,data_purchase,1\n", "line 2.id",
+     '"A\\u0001" contains a control character (U+0001)'),
+    (f"id,date,kind,amount\n{'x' * 201},2026-01-01,data_purchase,1\n", "line 2.id", "is longer than 200 characters"),
     ("id,date,kind,amount\nA-1,,data_purchase,1\n", "line 2.date", "is required"),
     ("id,date,kind,amount\nA-1,2026-01-01,,1\n", "line 2.kind", "is required"),
     ("id,date,kind,amount\nA-1,2026-02-30,data_purchase,1\n", "line 2.date",
-     "'2026-02-30' is not a date (YYYY-MM-DD) or an ISO timestamp"),
+     '"2026-02-30" is not a day of the calendar'),
     ("id,date,kind,amount\nA-1,31/03/2026,data_purchase,1\n", "line 2.date",
-     "'31/03/2026' is not a date (YYYY-MM-DD) or an ISO timestamp"),
+     '"31/03/2026" is not a date: write YYYY-MM-DD, or an ISO timestamp with its offset (2026-03-02T10:00:00+08:00)'),
+    ("id,date,kind,amount\nA-1,20260302,data_purchase,1\n", "line 2.date",
+     '"20260302" is not a date; write it as YYYY-MM-DD (2026-03-02)'),
     (f"id,date,kind,amount,counterparty\nA-1,2026-01-01,data_purchase,1,{'x' * 201}\n", "line 2.counterparty",
      "is longer than 200 characters"),
+    ('id,date,kind,amount,counterparty\nA-1,2026-01-01,data_purchase,1,"' + "x" * 200_000 + '"\n', "line 2",
+     "a cell is longer than 131,072 characters"),
+    ("id,date,kind,amount\nA-1,2026-01-01,data_purchase,1\x00\n", "line 2.amount",
+     '"1\\u0000" is not a decimal number (write it like 1234.56)'),
 ])
 def test_bad_csv_rows(text, field, problem):
     err = refused(text, "csv")
@@ -248,23 +308,23 @@ def test_csv_line_numbers_are_lines_of_the_file(text, field):
     ('{"transactions": {"id": "a"}}', "json", "transactions", "must be a list"),
     ("5", "json", "input", "JSON input must start with [ or {"),
     ('"a"', "json", "input", "JSON input must start with [ or {"),
-    ('[{"id": "a", "date": "2026-01-01", "kind": "data_purchase", "amount": 1}, {"id": 7, "date": "2026-01-01", '
-     '"kind": "data_purchase", "amount": 1}]', "json", "transactions[1].id", "must be a string"),
-    ('[{"id": "a", "date": 20260101, "kind": "data_purchase", "amount": 1}]', "json", "transactions[0].date",
+    ('[{"id": "a", "date": "2026-01-01", "kind": "data_purchase", "amount": "1"}, {"id": 7, "date": "2026-01-01", '
+     '"kind": "data_purchase", "amount": "1"}]', "json", "transactions[1].id", "must be a string"),
+    ('[{"id": "a", "date": 20260101, "kind": "data_purchase", "amount": "1"}]', "json", "transactions[0].date",
      "must be a date string YYYY-MM-DD"),
-    ('[{"id": "a", "date": "2026-01-01", "kind": "data_purchase", "amount": 1, "rate": 0.03}]', "json",
+    ('[{"id": "a", "date": "2026-01-01", "kind": "data_purchase", "amount": "1", "rate": 0.03}]', "json",
      "transactions[0].rate", f"unknown field; known fields: {KNOWN_FIELDS}"),
-    ('[{"id": "a", "date": "2026-01-01", "kind": "data_purchase", "amount": 1, "role": ["demand"]}]', "json",
+    ('[{"id": "a", "date": "2026-01-01", "kind": "data_purchase", "amount": "1", "role": ["demand"]}]', "json",
      "transactions[0].role", "must be a string"),
-    ('{"id": "a", "date": "2026-01-01", "kind": "data_purchase", "amount": 1}\n[1]\n', "jsonl", "line 2",
+    ('{"id": "a", "date": "2026-01-01", "kind": "data_purchase", "amount": "1"}\n[1]\n', "jsonl", "line 2",
      "must be an object"),
-    ('{"id": "a", "date": "2026-01-01", "kind": "data_purchase", "amount": 1}\n{"id": "b", "date": "2026-01-01", '
-     '"kind": "bid", "amount": 1}\n', "jsonl", "line 2.kind", f"unknown kind 'bid'; one of {KIND_LIST}"),
+    ('{"id": "a", "date": "2026-01-01", "kind": "data_purchase", "amount": "1"}\n{"id": "b", "date": "2026-01-01", '
+     '"kind": "bid", "amount": "1"}\n', "jsonl", "line 2.kind", f'unknown kind "bid"; one of {KIND_LIST}'),
     ('\n\n{"id": "a", "date": "2026-01-01", "kind": "data_purchase", "amount": "1"}\n{"id": "b", "date": '
      '"2026-01-01", "kind": "data_purchase", "amount": "x"}\n', "json", "line 4.amount",
-     "'x' is not a decimal number (write it like 1234.56)"),
+     '"x" is not a decimal number (write it like 1234.56)'),
     ('{"id": "a", "date": "2026-01-01", "kind": "data_purchase", "amount": "x"}\n', "json", "line 1.amount",
-     "'x' is not a decimal number (write it like 1234.56)"),
+     '"x" is not a decimal number (write it like 1234.56)'),
 ])
 def test_bad_json(text, fmt, field, problem):
     err = refused(text, fmt)
@@ -274,9 +334,9 @@ def test_bad_json(text, fmt, field, problem):
 @pytest.mark.parametrize(("text", "fmt", "field", "start"), [
     ('[{"id": "a"', "json", "input", "not valid JSON: "),
     ("{not json}", "json", "input", "not valid JSON: "),
-    ('{"id": "a", "date": "2026-01-01", "kind": "data_purchase", "amount": 1}\n{broken\n', "jsonl", "line 2",
+    ('{"id": "a", "date": "2026-01-01", "kind": "data_purchase", "amount": "1"}\n{broken\n', "jsonl", "line 2",
      "not valid JSON: "),
-    ('{"id": "a", "date": "2026-01-01", "kind": "data_purchase", "amount": 1}\n{broken\n', "json", "line 2",
+    ('{"id": "a", "date": "2026-01-01", "kind": "data_purchase", "amount": "1"}\n{broken\n', "json", "line 2",
      "not valid JSON: "),
 ])
 def test_invalid_json(text, fmt, field, start):
@@ -300,14 +360,16 @@ def test_invalid_json(text, fmt, field, start):
     ("2026-12-31T17:00:00-08:00", date(2027, 1, 1)),  # the year changes: it counts for 2027
     ("2026-01-01T07:59:59+00:00", date(2026, 1, 1)),
     ("2025-12-31T23:00:00+00:00", date(2026, 1, 1)),
-    ("2026-03-31T20:00:00", date(2026, 3, 31)),  # naive: already China time
+    ("2026-03-31T20:00+08:00", date(2026, 3, 31)),
     ("2026-03-31T20:00:00.123456Z", date(2026, 4, 1)),
     ("2026-03-31", date(2026, 3, 31)),
-    (" 2026-03-31 ", date(2026, 3, 31)),
     ("2024-02-29", date(2024, 2, 29)),
+    ("0001-01-01", date(1, 1, 1)),
+    ("9999-12-31", date(9999, 12, 31)),
+    ("0001-01-01T00:00:00+08:00", date(1, 1, 1)),
+    ("9999-12-31T15:59:59Z", date(9999, 12, 31)),
     (date(2026, 3, 31), date(2026, 3, 31)),
     (datetime(2026, 3, 31, 20, tzinfo=timezone.utc), date(2026, 4, 1)),
-    (datetime(2026, 3, 31, 20), date(2026, 3, 31)),
     (datetime(2026, 3, 31, 20, tzinfo=CHINA_TZ), date(2026, 3, 31)),
     (datetime(2026, 3, 31, 12, tzinfo=timezone(timedelta(hours=-12))), date(2026, 4, 1)),
 ])
@@ -315,13 +377,27 @@ def test_parse_china_date(value, expected):
     assert parse_china_date(value, "date") == expected
 
 
+FORMS = "YYYY-MM-DD, or an ISO timestamp with its offset (2026-03-02T10:00:00+08:00)"
+
+
 @pytest.mark.parametrize(("value", "problem"), [
-    ("2026-02-30", "'2026-02-30' is not a date (YYYY-MM-DD) or an ISO timestamp"),
-    ("2025-02-29", "'2025-02-29' is not a date (YYYY-MM-DD) or an ISO timestamp"),
-    ("2026/03/31", "'2026/03/31' is not a date (YYYY-MM-DD) or an ISO timestamp"),
-    ("yesterday", "'yesterday' is not a date (YYYY-MM-DD) or an ISO timestamp"),
-    ("2026-03-31T25:00:00Z", "'2026-03-31T25:00:00Z' is not a date (YYYY-MM-DD) or an ISO timestamp"),
-    ("", "'' is not a date (YYYY-MM-DD) or an ISO timestamp"),
+    ("2026-02-30", '"2026-02-30" is not a day of the calendar'),
+    ("2025-02-29", '"2025-02-29" is not a day of the calendar'),
+    ("0000-01-01", '"0000-01-01" is not a day of the calendar'),
+    ("2026/03/31", f'"2026/03/31" is not a date: write {FORMS}'),
+    ("yesterday", f'"yesterday" is not a date: write {FORMS}'),
+    ("2026-3-1", f'"2026-3-1" is not a date: write {FORMS}'),
+    ("10000-01-01", f'"10000-01-01" is not a date: write {FORMS}'),
+    ("2026-03-31T25:00:00Z", '"2026-03-31T25:00:00Z" is not a moment of the calendar'),
+    ("20260302", '"20260302" is not a date; write it as YYYY-MM-DD (2026-03-02)'),
+    ("2026-03-31T20:00:00", '"2026-03-31T20:00:00" has no offset; add +08:00 (China time) or Z (UTC)'),
+    (" 2026-03-31 ", '" 2026-03-31 " has spaces around it; write the date alone, as YYYY-MM-DD'),
+    ("'2026-03-31'", '"\'2026-03-31\'" is in quotes; write the date alone, as YYYY-MM-DD'),
+    ("２０２６-03-31", '"２０２６-03-31" has full-width or non-ASCII digits; write ASCII digits, as YYYY-MM-DD'),
+    ("0001-01-01T00:00:00+09:00", '"0001-01-01T00:00:00+09:00" falls outside 0001-01-01 to 9999-12-31 in China time'),
+    ("9999-12-31T17:00:00Z", '"9999-12-31T17:00:00Z" falls outside 0001-01-01 to 9999-12-31 in China time'),
+    ("", f'"" is not a date: write {FORMS}'),
+    (datetime(2026, 3, 31, 20), "a timestamp needs its offset"),
     (20260331, "must be a date string YYYY-MM-DD"),
     (None, "must be a date string YYYY-MM-DD"),
 ])

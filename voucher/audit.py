@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 
+from voucher.errors import quote
 from voucher.journal import entry_hash
 from voucher.replay import DERIVED, Entry, Leg, Problem, Replay
 
@@ -93,7 +94,7 @@ def _chain_problem(entry: dict, postings: list[dict], prev: str, number: int, ve
     version = entry.get("hash_version")
     version = 1 if version is None else version  # written before the column existed
     if version not in (1, 2):
-        return f"unknown hash version {version!r}: it was altered"
+        return f"unknown hash version {quote(version)}: it was altered"
     if version == 1 and version_2:
         return "a version 1 hash after version 2 entries: the version was altered"
     if entry_hash(entry, postings) != entry["hash"]:
@@ -113,7 +114,7 @@ def _posting_problems(entry: dict, postings: list[dict]) -> list[Problem]:
         for column, value in expect.items():
             if p.get(column) != value:
                 out.append(Problem("posting", f"entry {entry['id']}: posting {p['n']} ({p['account']}) has "
-                                   f"{column} {p.get(column)!r}; its entry implies {value!r}", entry["id"],
+                                   f"{column} {quote(p.get(column))}; its entry implies {quote(value)}", entry["id"],
                                    table="postings", row={"entry_id": p["entry_id"], "n": p["n"]}, column=column))
     return out
 
@@ -139,7 +140,7 @@ def _checkpoint_problems(signed: dict, seen: dict[int, str], last: int) -> list[
     for chain in signed["chains"]:
         head_id, head_hash = chain["head_id"], chain["head_hash"]
         if chain["name"] != MAIN:
-            out.append(Problem("checkpoint", f"the checkpoint names a chain {chain['name']!r} this ledger does "
+            out.append(Problem("checkpoint", f"the checkpoint names a chain {quote(chain['name'])} this ledger does "
                                              "not keep"))
         elif head_id == 0:
             continue  # a checkpoint of an empty ledger: anything since extends it

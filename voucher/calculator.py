@@ -30,6 +30,7 @@ from dateutil.relativedelta import relativedelta
 
 from voucher.eligibility import dated, describe, enterprise_refusal, passes, role_refusals
 from voucher.enterprise import Enterprise
+from voucher.errors import quote
 from voucher.history import History
 from voucher.money import ZERO, to_fen
 from voucher.policy import DRAFT, Policy, PolicyTable
@@ -50,7 +51,11 @@ def expiry_date(issued: date, months: int) -> date:
     This is the Civil Code's rule (民法典 第二百零一、二百零二条): the period runs from the
     day after issue and ends on the corresponding day of the last month, or on that
     month's last day when there is no corresponding day (issued 31 August → 28/29 February).
+    A period that would run past the calendar's last day (issued on or after 9999-07-01 for
+    six months) ends on 9999-12-31: the voucher is valid as long as a date can say.
     """
+    if (issued.year * 12 + issued.month - 1 + months) // 12 > date.max.year:
+        return date.max
     return issued + relativedelta(months=months)
 
 
@@ -118,8 +123,8 @@ class Calculation:
 
     def _enterprise_refusal(self, p: Policy, include_drafts: bool) -> Refusal | None:
         if p.status == DRAFT and not include_drafts:
-            return Refusal("draft", "draft for comment (征求意见稿), not in force; ask with include_drafts "
-                           "to see what it would give", "")
+            return Refusal("draft", "draft for comment (征求意见稿), not in force; ask with --include-drafts "
+                           "(include_drafts in the API) to see what it would give", "")
         return enterprise_refusal(p, self.enterprise)
 
     def _refusal(self, r: _Rule, tx: Transaction) -> Refusal | None:
@@ -133,8 +138,8 @@ class Calculation:
             if refusal:
                 return refusal
         if tx.role not in r.roles:
-            return Refusal("role", lambda: f"role {tx.role!r} may not claim (allowed: {', '.join(sorted(p.roles))})",
-                           tx.id)
+            return Refusal("role", lambda: f"role {quote(tx.role)} may not claim "
+                           f"(allowed: {', '.join(sorted(p.roles))})", tx.id)
         if r.role_blocked and tx.role in r.role_blocked:
             return r.role_blocked[tx.role]
         for attr, op, value, cond in r.conditions:
@@ -176,7 +181,7 @@ class Calculation:
         if f.kind == "by_category":
             awards = dict(f.categories)
             if tx.category not in awards:
-                return Refusal("category", lambda: f"category {tx.category!r} has no award (one of "
+                return Refusal("category", lambda: f"category {quote(tx.category)} has no award (one of "
                                f"{', '.join(awards)})", tx.id)
             if tx.category in f.once and (p.id, tx.category) in self.state.once_keys:
                 return Refusal("once", lambda: f"{tx.category} is awarded once (首次); it was paid before", tx.id)

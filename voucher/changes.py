@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 
 from voucher.enterprise import Enterprise, validate_credit_code
-from voucher.errors import Conflict, Forbidden, InputError, NotFound
+from voucher.errors import Conflict, Forbidden, InputError, NotFound, quote
 from voucher.store import Tx
 
 DESCRIPTIVE = frozenset({"name"})
@@ -141,7 +141,7 @@ class ProfileChanges:
     def _open_change(self, tx: Tx, change_id: str) -> dict:
         row = tx.one("SELECT * FROM enterprise_changes WHERE id = ?", (change_id,))
         if not row:
-            raise NotFound(f"no profile change {change_id!r}", field="change")
+            raise NotFound(f"no profile change {quote(change_id)}", field="change")
         if row["status"] != "pending":
             raise Conflict(f"profile change {change_id} is already {row['status']}", field="change")
         return row
@@ -153,7 +153,7 @@ class ProfileChanges:
     def _change(self, tx: Tx, change_id: str) -> dict:
         row = tx.one("SELECT * FROM enterprise_changes WHERE id = ?", (change_id,))
         if not row:
-            raise NotFound(f"no profile change {change_id!r}", field="change")
+            raise NotFound(f"no profile change {quote(change_id)}", field="change")
         return {"id": row["id"], "enterprise": row["enterprise"], "changes": json.loads(row["changes"]),
                 "before": json.loads(row["before"]), "status": row["status"], "submitted_by": row["submitted_by"],
                 "submitted_at": row["submitted_at"], "decided_by": row["decided_by"],

@@ -23,7 +23,7 @@ import json
 import os
 from pathlib import Path
 
-from voucher.errors import Conflict, InputError
+from voucher.errors import Conflict, InputError, quote
 
 FORMAT = "voucher-checkpoint/1"
 MAIN = "main"
@@ -138,7 +138,7 @@ def _shape(checkpoint: object) -> dict:
     if not isinstance(checkpoint, dict):
         bad("must be a JSON object (what `voucher audit checkpoint` prints)")
     if checkpoint.get("format") != FORMAT:
-        bad(f"format must be {FORMAT!r}")
+        bad(f"format must be {quote(FORMAT)}")
     for name, kind in (("chains", list), ("entries", int), ("at", str), ("key_id", str), ("signature", str)):
         if not isinstance(checkpoint.get(name), kind) or isinstance(checkpoint.get(name), bool):
             bad(f"{name} is missing or not a {kind.__name__}")

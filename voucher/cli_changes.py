@@ -10,7 +10,7 @@ from __future__ import annotations
 import click
 
 from voucher.changes import CHANGE_STATUSES
-from voucher.cli import read_json_file
+from voucher.cli import BUSINESS_ID, CREDIT_CODE, read_json_file
 from voucher.cli_ledger import _actor, _ledger, _run, json_option
 
 
@@ -23,7 +23,7 @@ def changes() -> None:
 @json_option
 @click.option("--status", type=click.Choice(CHANGE_STATUSES), default="pending", show_default=True)
 @click.option("--all", "every", is_flag=True, help="Every status, not only --status.")
-@click.option("--enterprise", help="One enterprise's changes (credit code).")
+@click.option("--enterprise", type=CREDIT_CODE, help="One enterprise's changes (credit code).")
 @click.option("--limit", type=click.IntRange(1, 1000), default=100, show_default=True)
 @click.pass_context
 def list_cmd(ctx, status, every, enterprise, limit):
@@ -34,7 +34,7 @@ def list_cmd(ctx, status, every, enterprise, limit):
 
 @changes.command("show")
 @json_option
-@click.argument("change_id")
+@click.argument("change_id", type=BUSINESS_ID)
 @click.pass_context
 def show_cmd(ctx, change_id):
     """One change: the fields, what they were, who submitted and who decided."""
@@ -43,19 +43,19 @@ def show_cmd(ctx, change_id):
 
 @changes.command("submit")
 @json_option
-@click.option("--enterprise", required=True, help="Unified social credit code.")
+@click.option("--enterprise", required=True, type=CREDIT_CODE, help="Unified social credit code.")
 @click.option("--changes", "path", required=True, type=click.Path(exists=True, dir_okay=False),
               help="JSON object of the profile fields to change, e.g. {\"legal_person\": true}.")
 @click.pass_context
 def submit_cmd(ctx, enterprise, path):
     """Submit a change on an enterprise's behalf (--actor names who asks); facts wait for approval."""
-    _run(ctx, _ledger(ctx).submit_enterprise_change, enterprise, read_json_file(path, "--changes"),
+    _run(ctx, _ledger(ctx).submit_enterprise_change, enterprise, read_json_file(path, "--changes", "changes"),
          actor=_actor(ctx))
 
 
 @changes.command("approve")
 @json_option
-@click.argument("change_id")
+@click.argument("change_id", type=BUSINESS_ID)
 @click.pass_context
 def approve_cmd(ctx, change_id):
     """Approve a change: its facts take effect now (recorded with the approving administrator)."""
@@ -64,7 +64,7 @@ def approve_cmd(ctx, change_id):
 
 @changes.command("reject")
 @json_option
-@click.argument("change_id")
+@click.argument("change_id", type=BUSINESS_ID)
 @click.option("--reason", required=True)
 @click.pass_context
 def reject_cmd(ctx, change_id, reason):

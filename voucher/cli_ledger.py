@@ -14,9 +14,11 @@ from datetime import date
 
 import click
 
-from voucher.cli import emit_json, read_json_file, table_or_fail
+from voucher.cli import (
+    BUSINESS_ID, COUNT, CREDIT_CODE, DATE, INVOICE, PARTY, YEAR, CliError, emit_json, read_json_file, table_or_fail,
+)
 from voucher.enterprise import Enterprise
-from voucher.errors import VoucherError
+from voucher.errors import InputError, VoucherError, quote
 from voucher.ledger import Ledger
 
 
@@ -29,7 +31,7 @@ def _ledger(ctx: click.Context) -> Ledger:
         try:
             obj["ledger"] = Ledger(open_store(obj.get("db")), table_or_fail(obj.get("policy_dir")), clock_from_env())
         except VoucherError as exc:
-            raise click.ClickException(str(exc)) from None
+            raise CliError(str(exc)) from None
         ctx.call_on_close(obj["ledger"].close)
     return obj["ledger"]
 
@@ -38,10 +40,22 @@ def _run(ctx: click.Context, step, *args, **kwargs) -> None:
     """Run one ledger step; a refusal is printed with its reason and exits 1, having written nothing."""
     try:
         result = step(*args, **kwargs)
+    except InputError as exc:  # bad input, named as the command spells it: --amount, not amount
+        raise CliError(f"{_as_spelt(ctx, exc.field)}: {exc.problem}") from None
     except VoucherError as exc:
         click.echo(f"refused: {exc.message}", err=True)
         ctx.exit(1)
     _show(ctx, result)
+
+
+def _as_spelt(ctx: click.Context, field: str) -> str:
+    """A library field (`amount`, `policy_id.rate`) as the command line names it (`--amount`, `--policy`)."""
+    head, sep, rest = field.partition(".")
+    for param in ctx.command.params:
+        if param.name == head:
+            label = param.opts[0] if param.param_type_name == "option" else param.human_readable_name
+            return label + sep + rest
+    return field
 
 
 def _show(ctx: click.Context, data: object) -> None:
@@ -80,7 +94,7 @@ def _pick(data: object, path: str, flag: str = "--get") -> object:
         elif isinstance(data, list) and part.isdigit() and int(part) < len(data):
             data = data[int(part)]
         else:
-            raise click.UsageError(f"{flag} {path}: the result has no {part!r}")
+            raise click.UsageError(f"{flag} {path}: the result has no {quote(part)}")
     return "" if data is None else data
 
 
@@ -107,10 +121,7 @@ def _actor(ctx: click.Context) -> str:
 
 
 def _day(value) -> date | None:
-    return value.date() if value else None
-
-
-DATE = click.DateTime(["%Y-%m-%d"])
+    return value or None
 
 
 def register(main: click.Group) -> None:
@@ -158,15 +169,15 @@ def ledger() -> None:
 def register_cmd(ctx, profile):
     """An administrator records an enterprise's profile (JSON); its facts take effect at once."""
     try:
-        enterprise = Enterprise.from_dict(read_json_file(profile, "--profile"))
+        enterprise = Enterprise.from_dict(read_json_file(profile, "--profile", "enterprise"))
     except VoucherError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise CliError(str(exc)) from None
     _run(ctx, _ledger(ctx).register_enterprise, enterprise, actor=_actor(ctx))
 
 
 @ledger.command("onboard")
 @json_option
-@click.argument("party_id")
+@click.argument("party_id", type=PARTY)
 @click.option("--kind", type=click.Choice(["provider", "platform"]), required=True)
 @click.option("--name", default="")
 @click.pass_context
@@ -177,7 +188,7 @@ def onboard_cmd(ctx, party_id, kind, name):
 
 @ledger.command("exit")
 @json_option
-@click.argument("party_id")
+@click.argument("party_id", type=PARTY)
 @click.option("--reason", required=True)
 @click.option("--forced", is_flag=True, help="强制退出 rather than a voluntary exit.")
 @click.pass_context
@@ -188,21 +199,21 @@ def exit_cmd(ctx, party_id, reason, forced):
 
 @ledger.command("apply")
 @json_option
-@click.option("--enterprise", required=True, help="Unified social credit code.")
-@click.option("--policy", "policy_id", required=True)
+@click.option("--enterprise", required=True, type=CREDIT_CODE, help="Unified social credit code.")
+@click.option("--policy", "policy_id", required=True, type=BUSINESS_ID)
 @click.option("--transaction", "tx_path", required=True, type=click.Path(exists=True, dir_okay=False),
               help="The business (JSON object).")
 @click.option("--key", help="Idempotency key.")
 @click.pass_context
 def apply_cmd(ctx, enterprise, policy_id, tx_path, key):
     """申领: apply for a policy's grant for one business."""
-    _run(ctx, _ledger(ctx).apply, enterprise, policy_id, read_json_file(tx_path, "--transaction"),
+    _run(ctx, _ledger(ctx).apply, enterprise, policy_id, read_json_file(tx_path, "--transaction", "transaction"),
          actor=_actor(ctx), key=key)
 
 
 @ledger.command("approve")
 @json_option
-@click.argument("application")
+@click.argument("application", type=BUSINESS_ID)
 @click.option("--key", help="Idempotency key.")
 @click.pass_context
 def approve_cmd(ctx, application, key):
@@ -212,7 +223,7 @@ def approve_cmd(ctx, application, key):
 
 @ledger.command("reject")
 @json_option
-@click.argument("application")
+@click.argument("application", type=BUSINESS_ID)
 @click.option("--reason", required=True)
 @click.pass_context
 def reject_cmd(ctx, application, reason):
@@ -221,19 +232,19 @@ def reject_cmd(ctx, application, reason):
 
 @ledger.command("issue")
 @json_option
-@click.option("--enterprise", required=True)
+@click.option("--enterprise", required=True, type=CREDIT_CODE)
 @click.option("--transaction", "tx_path", required=True, type=click.Path(exists=True, dir_okay=False))
-@click.option("--platform", required=True, help="The onboarded platform that carried the business.")
+@click.option("--platform", required=True, type=PARTY, help="The onboarded platform that carried the business.")
 @click.pass_context
 def issue_cmd(ctx, enterprise, tx_path, platform):
     """Post a platform's business and issue every voucher the policies grant for it."""
-    _run(ctx, _ledger(ctx).post_transaction, enterprise, read_json_file(tx_path, "--transaction"),
+    _run(ctx, _ledger(ctx).post_transaction, enterprise, read_json_file(tx_path, "--transaction", "transaction"),
          platform=platform, actor=_actor(ctx))
 
 
 @ledger.command("set-parameter")
 @json_option
-@click.argument("policy_id")
+@click.argument("policy_id", type=BUSINESS_ID)
 @click.argument("name", type=click.Choice(["rate", "amount"]))
 @click.argument("value")
 @click.pass_context
@@ -244,11 +255,11 @@ def set_parameter_cmd(ctx, policy_id, name, value):
 
 @ledger.command("redeem")
 @json_option
-@click.argument("voucher_id")
-@click.option("--enterprise", required=True, help="The holder.")
+@click.argument("voucher_id", type=BUSINESS_ID)
+@click.option("--enterprise", required=True, type=CREDIT_CODE, help="The holder.")
 @click.option("--amount", required=True)
-@click.option("--party", required=True, help="Provider or platform paid with the voucher.")
-@click.option("--invoice", required=True)
+@click.option("--party", required=True, type=PARTY, help="Provider or platform paid with the voucher.")
+@click.option("--invoice", required=True, type=INVOICE)
 @click.pass_context
 def redeem_cmd(ctx, voucher_id, enterprise, amount, party, invoice):
     _run(ctx, _ledger(ctx).redeem, voucher_id, enterprise=enterprise, amount=amount, party=party,
@@ -257,9 +268,9 @@ def redeem_cmd(ctx, voucher_id, enterprise, amount, party, invoice):
 
 @ledger.command("settle")
 @json_option
-@click.argument("redemption_id")
+@click.argument("redemption_id", type=BUSINESS_ID)
 @click.option("--step", type=click.Choice(["request", "approve", "pay"]), required=True)
-@click.option("--party", help="The provider, for --step request.")
+@click.option("--party", type=PARTY, help="The provider, for --step request.")
 @click.pass_context
 def settle_cmd(ctx, redemption_id, step, party):
     """Settlement: the provider requests, one administrator approves, another pays."""
@@ -285,7 +296,7 @@ def expire_cmd(ctx, on_date):
 
 @ledger.command("show")
 @json_option
-@click.argument("voucher_id")
+@click.argument("voucher_id", type=BUSINESS_ID)
 @click.pass_context
 def show_cmd(ctx, voucher_id):
     """One voucher: its face, what is left and held, its status and last valid day, its redemptions."""
@@ -294,7 +305,7 @@ def show_cmd(ctx, voucher_id):
 
 @ledger.command("void")
 @json_option
-@click.argument("voucher_id")
+@click.argument("voucher_id", type=BUSINESS_ID)
 @click.option("--reason", required=True)
 @click.pass_context
 def void_cmd(ctx, voucher_id, reason):
@@ -303,7 +314,7 @@ def void_cmd(ctx, voucher_id, reason):
 
 @ledger.command("blacklist")
 @json_option
-@click.argument("subject")
+@click.argument("subject", type=BUSINESS_ID)
 @click.option("--reason", required=True)
 @click.pass_context
 def blacklist_cmd(ctx, subject, reason):
@@ -313,9 +324,9 @@ def blacklist_cmd(ctx, subject, reason):
 
 @ledger.command("balances")
 @json_option
-@click.option("--enterprise")
-@click.option("--policy", "policy_id")
-@click.option("--year", type=int)
+@click.option("--enterprise", type=CREDIT_CODE)
+@click.option("--policy", "policy_id", type=BUSINESS_ID)
+@click.option("--year", type=YEAR)
 @click.option("--on", "on_date", type=DATE, help="Balances at the end of this day.")
 @click.pass_context
 def balances_cmd(ctx, enterprise, policy_id, year, on_date):
@@ -324,12 +335,12 @@ def balances_cmd(ctx, enterprise, policy_id, year, on_date):
 
 @ledger.command("history")
 @json_option
-@click.option("--enterprise")
-@click.option("--policy", "policy_id")
-@click.option("--year", type=int)
-@click.option("--voucher", "voucher_id")
-@click.option("--after", type=int, default=0, help="Cursor: the last entry id already seen.")
-@click.option("--limit", type=int, default=100)
+@click.option("--enterprise", type=CREDIT_CODE)
+@click.option("--policy", "policy_id", type=BUSINESS_ID)
+@click.option("--year", type=YEAR)
+@click.option("--voucher", "voucher_id", type=BUSINESS_ID)
+@click.option("--after", type=COUNT, default=0, help="Cursor: the last entry id already seen.")
+@click.option("--limit", type=COUNT, default=100)
 @click.pass_context
 def history_cmd(ctx, enterprise, policy_id, year, voucher_id, after, limit):
     filters = {k: v for k, v in (("enterprise", enterprise), ("policy_id", policy_id), ("year", year),
@@ -339,8 +350,8 @@ def history_cmd(ctx, enterprise, policy_id, year, voucher_id, after, limit):
 
 @ledger.command("report")
 @json_option
-@click.argument("policy_id")
-@click.argument("year", type=int)
+@click.argument("policy_id", type=BUSINESS_ID)
+@click.argument("year", type=YEAR)
 @click.pass_context
 def report_cmd(ctx, policy_id, year):
     """A policy's year: granted, redeemed, paid, expired, voided, clawed back, pool left."""

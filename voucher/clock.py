@@ -16,7 +16,7 @@ from datetime import datetime
 from voucher.errors import InputError
 
 ENV = "VOUCHER_NOW"
-_MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?([+-]\d{2}:\d{2}|Z)")
+_MOMENT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2})?([+-][0-9]{2}:[0-9]{2}|Z)")
 
 
 def clock_from_env(environ: dict | None = None) -> Callable[[], datetime] | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import date
 
 from voucher.enterprise import Enterprise
+from voucher.errors import quote
 from voucher.policy import Condition, Policy
 from voucher.results import Refusal
 from voucher.transactions import Transaction
@@ -31,8 +32,7 @@ def passes(op: str, actual: object, expected: object) -> bool:
 
 
 def describe(cond: Condition, actual: object) -> str:
-    shown = sorted(actual) if isinstance(actual, frozenset) else actual
-    return f"{cond.field} {cond.op} {cond.value!r} failed (is {shown!r}): {cond.clause}"
+    return f"{cond.field} {cond.op} {quote(cond.value)} failed (is {quote(actual)}): {cond.clause}"
 
 
 def enterprise_refusal(p: Policy, enterprise: Enterprise) -> Refusal | None:

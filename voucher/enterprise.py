@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from voucher.errors import InputError
+from voucher.errors import InputError, quote
 
 CreditCode = str
 
@@ -28,15 +28,17 @@ def validate_credit_code(value: object, field: str = "credit_code") -> CreditCod
         raise InputError(field, "must be an 18-character unified social credit code")
     code = value.strip().upper()
     if len(code) != 18:
-        raise InputError(field, f"{value!r} has {len(code)} characters; a unified social credit code has 18")
+        raise InputError(field, f"{quote(value)} has {len(code)} characters; a unified social credit code has 18")
     bad = sorted({c for c in code if c not in USCC_CHARSET})
     if bad:
-        raise InputError(field, f"{value!r} contains {', '.join(map(repr, bad))}, not allowed by GB 32100-2015")
+        raise InputError(field, f"{quote(value)} contains {', '.join(map(quote, bad))}, not allowed by "
+                                "GB 32100-2015")
     if not code[2:8].isdigit():
-        raise InputError(field, f"{value!r}: characters 3-8 must be the administrative division code (digits)")
+        raise InputError(field, f"{quote(value)}: characters 3-8 must be the administrative division code (digits)")
     expected = uscc_check_char(code[:17])
     if code[17] != expected:
-        raise InputError(field, f"{value!r} has check character {code[17]!r}; GB 32100-2015 gives {expected!r}")
+        raise InputError(field, f"{quote(value)} has check character {quote(code[17])}; GB 32100-2015 gives "
+                                f"{quote(expected)}")
     return code
 
 
@@ -97,7 +99,8 @@ class Enterprise:
             values[name] = frozenset(items)
         bad_roles = sorted(values["roles"] - ROLES)
         if bad_roles:
-            raise InputError("enterprise.roles", f"unknown role {bad_roles[0]!r}; one of {', '.join(sorted(ROLES))}")
+            raise InputError("enterprise.roles",
+                             f"unknown role {quote(bad_roles[0])}; one of {', '.join(sorted(ROLES))}")
         return cls(**values)
 
     def to_dict(self) -> dict:

@@ -60,3 +60,31 @@ class Forbidden(VoucherError):
     """The actor may not take this step (wrong role, someone else's voucher, four-eyes rule)."""
 
     code = "forbidden"
+
+
+def quote(value: object, limit: int = 40) -> str:
+    """A value as an error message shows it: text in double quotes, numbers and dates as written.
+
+    Never a Python repr (`Decimal('1.5')`, `'a\\x00'`): people read these messages, in a
+    terminal or a problem+json body. Control, format (zero-width) and surrogate characters
+    are escaped as \\uXXXX so that what is invisible is seen; long text is cut at `limit`.
+    """
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple, set, frozenset)):
+        items = sorted(value, key=str) if isinstance(value, (set, frozenset)) else value
+        return "[" + ", ".join(quote(item, limit) for item in items) + "]"
+    if not isinstance(value, str):
+        return str(value)
+    text = value if len(value) <= limit else value[:limit] + "…"
+    out = []
+    for ch in text:
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif ch.isprintable() or ch == " " or ch == "…":
+            out.append(ch)
+        else:  # control, format (zero-width, BOM), surrogate, line and paragraph separators
+            out.append(f"\\u{ord(ch):04x}" if ord(ch) <= 0xFFFF else f"\\U{ord(ch):08x}")
+    return '"' + "".join(out) + '"'

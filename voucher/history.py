@@ -95,5 +95,8 @@ class History:
                 raise InputError(f"{where}.policy_id", "is required")
             key = (row["policy_id"], row.get("year"))
             history.pool_used[key] += parse_money(row.get("amount"), f"{where}.amount")
-            history.pool_awards[key] += int(row.get("awards", 0))
+            awards = row.get("awards", 0)
+            if not isinstance(awards, int) or isinstance(awards, bool) or awards < 0:
+                raise InputError(f"{where}.awards", "must be a whole number of awards")
+            history.pool_awards[key] += awards
         return history

@@ -16,7 +16,7 @@ import os
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
-from voucher.errors import InputError
+from voucher.errors import InputError, quote
 from voucher.store import Tx
 
 KEEP_ENV = "VOUCHER_IDEMPOTENCY_DAYS"
@@ -38,7 +38,7 @@ def keep_period(env: Mapping[str, str] | None = None) -> timedelta:
     if not text:
         return timedelta(days=DEFAULT_KEEP_DAYS)
     if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= 3650:
-        raise InputError(KEEP_ENV, f"{text!r}: a whole number of days from 1 (the draft's 24 hours) to 3650")
+        raise InputError(KEEP_ENV, f"{quote(text)}: a whole number of days from 1 (the draft's 24 hours) to 3650")
     return timedelta(days=int(text))
 
 

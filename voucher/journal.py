@@ -22,7 +22,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import NamedTuple
 
-from voucher.errors import Conflict, InputError
+from voucher.errors import Conflict, InputError, quote
 from voucher.idempotency import PRUNE_BATCH, PRUNE_EVERY, Replay, keep_period, prune
 from voucher.store import Tx, from_fen, to_fen_int
 from voucher.transactions import CHINA_TZ
@@ -82,7 +82,7 @@ def entry_hash(entry: dict, postings: list[dict]) -> str:
     if version == 2:
         return _sha256({"version": 2, "entry": {c: entry.get(c) for c in ENTRY_COLUMNS_V2},
                         "postings": [[p.get(c) for c in POSTING_COLUMNS] for p in postings]})
-    raise ValueError(f"unknown hash version {version!r}")
+    raise ValueError(f"unknown hash version {quote(version)}")
 
 
 def equal_to(filters: dict) -> tuple[list[str], list]:

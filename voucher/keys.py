@@ -34,7 +34,7 @@ from typing import NamedTuple
 import click
 
 from voucher.enterprise import validate_credit_code
-from voucher.errors import InputError, NotFound, VoucherError
+from voucher.errors import InputError, NotFound, VoucherError, quote
 from voucher.policy import PolicyTable, load_policy_table
 from voucher.store import open_store
 
@@ -72,7 +72,7 @@ def hash_key(key: str) -> str:
 def normalize_role(role: str) -> str:
     role = ROLE_ALIASES.get(role, role)
     if role not in ROLES:
-        raise InputError("role", f"{role!r} is not a role; one of {', '.join(ROLES)}")
+        raise InputError("role", f"{quote(role)} is not a role; one of {', '.join(ROLES)}")
     return role
 
 
@@ -171,7 +171,7 @@ def revoke_key(where, key_id: str, *, revoked_by: str = "cli") -> dict:
     with _store(where).write() as tx:
         row = tx.one("SELECT id, revoked_at FROM api_keys WHERE id = ?", (key_id,))
         if not row:
-            raise NotFound(f"no API key {key_id!r}", field="key_id")
+            raise NotFound(f"no API key {quote(key_id)}", field="key_id")
         if not row["revoked_at"]:
             tx.run("UPDATE api_keys SET revoked_at = ?, revoked_by = ? WHERE id = ?", (now, revoked_by, key_id))
         found = tx.one("SELECT id, role, subject, name, created_at, revoked_at FROM api_keys WHERE id = ?", (key_id,))

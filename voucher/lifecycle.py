@@ -16,7 +16,7 @@ from voucher.calculator import Calculation, expiry_date
 from voucher.enterprise import Enterprise
 from voucher.businesses import BusinessMismatch, claim_key, differences, first_answer, posted, record_business, \
     required_key
-from voucher.errors import Conflict, Forbidden, InputError, NotFound
+from voucher.errors import Conflict, Forbidden, InputError, NotFound, quote
 from voucher.idempotency import Replay, prune
 from voucher.journal import Posting
 from voucher.money import plain
@@ -101,7 +101,8 @@ class Lifecycle:
         t = transaction_from_dict(transaction)
         required_key(t.id, "transaction.id")
         if t.platform and t.platform != platform:
-            raise Forbidden(f"transaction.platform {t.platform!r} is not the posting platform {platform!r}",
+            raise Forbidden(f"transaction.platform {quote(t.platform)} is not the posting platform "
+                            f"{quote(platform)}",
                             field="transaction.platform")
         t = t._replace(platform=platform)
 
@@ -168,7 +169,7 @@ class Lifecycle:
     def _open_application(self, tx: Tx, app_id: str) -> dict:
         app = tx.one("SELECT * FROM applications WHERE id = ?", (app_id,))
         if not app:
-            raise NotFound(f"no application {app_id!r}", field="application")
+            raise NotFound(f"no application {quote(app_id)}", field="application")
         if app["status"] != "applied":
             raise Conflict(f"application {app_id} is already {app['status']}", field="application")
         return app
@@ -177,7 +178,7 @@ class Lifecycle:
         app = tx.one("SELECT id, enterprise, policy_id, business, status, voucher_id, reason FROM applications "
                      "WHERE id = ?", (app_id,))
         if not app:
-            raise NotFound(f"no application {app_id!r}", field="application")
+            raise NotFound(f"no application {quote(app_id)}", field="application")
         return app
 
     # --- the ends: expire, void ------------------------------------------------------------
@@ -237,7 +238,7 @@ class Lifecycle:
     def _voucher_row(self, tx: Tx, voucher_id: str) -> dict:
         row = tx.one("SELECT * FROM vouchers WHERE id = ?", (voucher_id,))
         if not row:
-            raise NotFound(f"no voucher {voucher_id!r}", field="voucher")
+            raise NotFound(f"no voucher {quote(voucher_id)}", field="voucher")
         return row
 
     def voucher_view(self, tx: Tx, voucher_id: str) -> dict:

@@ -11,7 +11,7 @@ import json
 
 from voucher.changes import require_admin
 from voucher.enterprise import Enterprise, validate_credit_code
-from voucher.errors import Forbidden, InputError, NotFound
+from voucher.errors import Forbidden, InputError, NotFound, quote
 from voucher.store import Tx
 
 
@@ -79,7 +79,7 @@ class Parties:
             enterprise = tx.one("SELECT credit_code FROM enterprises WHERE credit_code = ?", (subject,))
             party = tx.one("SELECT id FROM parties WHERE id = ?", (subject,))
             if not enterprise and not party:
-                raise NotFound(f"no enterprise or party {subject!r}", field="subject")
+                raise NotFound(f"no enterprise or party {quote(subject)}", field="subject")
             entry = self.append(tx, "blacklist", actor=actor, enterprise=subject if enterprise else None,
                                 ref=subject, memo={"reason": reason})
             tx.run("UPDATE enterprises SET status = 'blacklisted', entry_id = ? WHERE credit_code = ?", (entry, subject))
@@ -99,7 +99,7 @@ class Parties:
     def _party(self, tx: Tx, party_id: str, *, onboarded: bool = False) -> dict:
         row = tx.one("SELECT * FROM parties WHERE id = ?", (party_id,))
         if not row:
-            raise NotFound(f"{party_id!r} is not an onboarded provider or platform", field="party")
+            raise NotFound(f"{quote(party_id)} is not an onboarded provider or platform", field="party")
         if onboarded and row["status"] != "onboarded":
             raise Forbidden(f"{party_id} is {row['status']}, not onboarded", field="party")
         return row

@@ -16,7 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import NamedTuple
 
-from voucher.errors import PolicyInvalid
+from voucher.errors import PolicyInvalid, quote
 
 PolicyId = str
 IN_FORCE, DRAFT = "in_force", "draft"
@@ -233,7 +233,8 @@ def load_policy_file(path: Path) -> tuple[Policy | None, list[PolicyError]]:
     errors = build_policy(data, version=version, source=str(path))
     if isinstance(errors, Policy):
         if errors.id != path.stem:
-            return None, [PolicyError(str(path), "id", f"{errors.id!r} must match the file name {path.stem!r}")]
+            return None, [PolicyError(str(path), "id",
+                                      f"{quote(errors.id)} must match the file name {quote(path.stem)}")]
         return errors, []
     return None, errors
 
@@ -286,7 +287,25 @@ class PolicyTable:
         try:
             return self.by_id[policy_id]
         except KeyError:
-            raise NotFound(f"no policy {policy_id!r}", field="policy_id") from None
+            raise NotFound(f"no policy {quote(policy_id)}", field="policy_id") from None
+
+    def parameter(self, policy_id: str, name: str, value: object, field: str) -> Decimal:
+        """A value an administrator sets where the source gives none (a rate or an amount), parsed.
+
+        Refused, naming `field`, for a policy not in the table or a value its source fixes:
+        a typo would otherwise be ignored and the estimate silently left unchanged.
+        """
+        from voucher.errors import InputError
+        from voucher.money import parse_money, parse_rate
+
+        policy = self.by_id.get(policy_id)
+        if policy is None:
+            raise InputError(field, f"no policy {quote(policy_id)} in the table")
+        if name not in ("rate", "amount"):
+            raise InputError(field, f"{quote(name)} is not a parameter; write rate or amount")
+        if getattr(policy.formula, f"{name}_set_by") != "administrator":
+            raise InputError(field, f"{policy_id} takes no {name} from an administrator: its source fixes it")
+        return parse_rate(value, field) if name == "rate" else parse_money(value, field, positive=True)
 
     def in_force_on(self, day: date) -> list[Policy]:
         """Policies whose window holds `day`; a draft for comment is never in force."""

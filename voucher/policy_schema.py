@@ -8,6 +8,7 @@ from decimal import Decimal
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from voucher.enterprise import ROLES, Enterprise
+from voucher.errors import quote
 from voucher.money import ROUNDING_MODES
 from voucher.transactions import FIELDS, KINDS
 from voucher.policy import (
@@ -143,7 +144,8 @@ class PolicySchema(_Strict):
         for i, cond in enumerate(data.get("eligibility", [])):
             stray = sorted(set(cond["roles"]) - set(data.get("roles", [])))
             if stray:
-                raise ValidationError(f"condition {i} names role {stray[0]!r}, which this policy does not admit",
+                raise ValidationError(f"condition {i} names role {quote(stray[0])}, which this policy does not "
+                                      "admit",
                                       "eligibility")
         formula = data.get("formula", {})
         threshold = data.get("threshold")

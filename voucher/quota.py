@@ -15,7 +15,7 @@ from decimal import Decimal
 from voucher.businesses import claim_key
 from voucher.calculator import Calculation
 from voucher.enterprise import Enterprise
-from voucher.errors import CapReached, Conflict, InputError
+from voucher.errors import CapReached, Conflict, InputError, quote
 from voucher.history import History
 from voucher.money import parse_money, parse_rate
 from voucher.policy import Policy, PolicyTable
@@ -75,7 +75,7 @@ class Quota:
         """Set a value the source does not give (Hangzhou's voucher rate); recorded, and used by every grant after."""
         policy = self.table.get(policy_id)
         if name not in ("rate", "amount") or getattr(policy.formula, f"{name}_set_by") != "administrator":
-            raise InputError("name", f"{policy_id} takes no {name!r} from an administrator: its source fixes it")
+            raise InputError("name", f"{policy_id} takes no {quote(name)} from an administrator: its source fixes it")
         number = parse_rate(value, "value") if name == "rate" else parse_money(value, "value", positive=True)
 
         def work(tx: Tx) -> dict:

@@ -13,7 +13,7 @@ import re
 from datetime import date, timedelta
 
 from voucher.businesses import normal_key, required_key
-from voucher.errors import Conflict, Forbidden, InputError, NotFound
+from voucher.errors import Conflict, Forbidden, InputError, NotFound, quote
 from voucher.journal import Posting
 from voucher.money import parse_money, plain
 from voucher.store import Tx, from_fen, to_fen_int
@@ -109,7 +109,7 @@ class Redemptions:
     def _open_hold(self, tx: Tx, hold_id: str, platform: str) -> dict:
         h = tx.one("SELECT * FROM holds WHERE id = ?", (hold_id,))
         if not h:
-            raise NotFound(f"no hold {hold_id!r}", field="hold")
+            raise NotFound(f"no hold {quote(hold_id)}", field="hold")
         if h["party"] != platform:
             raise Forbidden(f"hold {hold_id} belongs to another platform", field="hold")
         self.lapse_holds(tx, h["voucher_id"])
@@ -316,7 +316,7 @@ class Redemptions:
     def _redemption(self, tx: Tx, redemption_id: str) -> tuple[dict, dict]:
         r = tx.one("SELECT * FROM redemptions WHERE id = ?", (redemption_id,))
         if not r:
-            raise NotFound(f"no redemption {redemption_id!r}", field="redemption")
+            raise NotFound(f"no redemption {quote(redemption_id)}", field="redemption")
         return r, self._voucher_row(tx, r["voucher_id"])
 
     def redemption_view(self, tx: Tx, redemption_id: str) -> dict:

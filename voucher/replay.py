@@ -22,6 +22,7 @@ import json
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
+from voucher.errors import quote
 from voucher.money import plain
 from voucher.store import from_fen
 
@@ -175,8 +176,8 @@ class Replay:
     def apply(self, entry: Entry) -> None:
         handler = HANDLERS.get(entry.event)
         if handler is None:
-            self.problems.append(Problem("replay", f"entry {entry.id}: no replay handler for event {entry.event!r}; "
-                                         "the tables it writes are not checked", entry.id))
+            self.problems.append(Problem("replay", f"entry {entry.id}: no replay handler for event "
+                                         f"{quote(entry.event)}; the tables it writes are not checked", entry.id))
         else:
             try:
                 handler(self, entry)

@@ -93,7 +93,10 @@ class Grant(NamedTuple):
             lines.append(f"stacking ({p.stacking.clause or p.stacking.rule}): {other} would give "
                          f"{fmt_yuan(amount)}, set aside for this higher one")
         if self.expires_on:
-            lines.append(f"voucher valid through {self.expires_on} ({p.voucher.validity_months} months)")
+            months = p.voucher.validity_months
+            capped = (self.day.year * 12 + self.day.month - 1 + months) // 12 > date.max.year
+            lines.append(f"voucher valid through {self.expires_on} ({months} months" +
+                         (" would pass the calendar's last day: capped at it)" if capped else ")"))
         lines.append(f"granted {fmt_yuan(self.amount)} ({fmt_wan(self.amount)})")
         return lines
 

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 
-from voucher.errors import InputError
+from voucher.errors import InputError, quote
 from voucher.money import FEN
 from voucher.schema import FIRST_STEP, FIRST_TABLES, STEPS, Step, create_table_sql, current_tables, step_sql
 
@@ -285,4 +285,4 @@ def open_store(url: str | None = None, *, upto: str | None = None):
         return SQLiteStore(url[len("sqlite:///"):], upto)
     if url == "sqlite://" or url == ":memory:":
         return SQLiteStore(":memory:", upto)
-    raise InputError("database_url", f"{url!r}: use sqlite:///path.db or postgresql://host/db")
+    raise InputError("database_url", f"{quote(url)}: use sqlite:///path.db or postgresql://host/db")

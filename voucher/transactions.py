@@ -1,16 +1,20 @@
-"""Transactions (the businesses policies reward) and streaming readers for CSV and JSON Lines."""
+"""Transactions (the businesses policies reward), China dates, ids and strict JSON.
+
+The one parser for what people and programs send: dates (`parse_china_date`), ids
+(`parse_id`), JSON text (`load_json`) and the transaction records built from them; amounts
+are `voucher.money`'s, files are `voucher.readers`'. The CLI, the CSV page and the HTTP
+API all read through these, so a value refused on one boundary is refused on every one,
+with the same words.
+"""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
-from collections.abc import Iterable, Iterator
+import re
 from datetime import date, datetime, timedelta, timezone
-from decimal import Decimal
-from typing import IO, NamedTuple
+from typing import NamedTuple
 
-from voucher.errors import InputError
+from voucher.errors import InputError, quote
 from voucher.money import Money, parse_money
 
 CHINA_TZ = timezone(timedelta(hours=8), "Asia/Shanghai")
@@ -24,6 +28,9 @@ KINDS = frozenset({
 """The kinds of business the policy table knows; a transaction of another kind is a typo."""
 
 FIELDS = ("id", "date", "kind", "amount", "role", "province", "city", "platform", "category", "counterparty")
+REQUIRED = ("id", "date", "kind", "amount")
+ID_LENGTH = 200
+"""The longest business id (contract number, exchange transaction id); invoices and party ids take 100."""
 
 
 class Transaction(NamedTuple):
@@ -65,112 +72,186 @@ class Transaction(NamedTuple):
         return data
 
 
+# --- ids -------------------------------------------------------------------------------------
+
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+"""Unicode's control characters (Cc) and unpaired surrogates (Cs: not UTF-8, so not storable)."""
+
+def parse_id(value: object, field: str, *, max_length: int = ID_LENGTH, party: bool = False) -> str:
+    """An id: 1 to `max_length` characters, no control characters; spaces around it are not part of it.
+
+    Business ids and invoice numbers pass here (and are compared by `businesses.normal_key`).
+    `party`: an onboarded provider's or platform's id, which may hold no space at all, nor
+    ':' (keys are written `role:subject`).
+    """
+    if not isinstance(value, str):
+        raise InputError(field, "must be a string")
+    if party and value != value.strip():
+        raise InputError(field, f"{quote(value)} must be 1 to {max_length} characters without spaces or ':'")
+    value = value.strip()
+    if not value:
+        raise InputError(field, "is required")
+    if len(value) > max_length:
+        raise InputError(field, f"is longer than {max_length} characters")
+    bad = _CONTROL.search(value)
+    if bad is not None:
+        raise InputError(field, f"{quote(value)} contains a control character (U+{ord(bad[0]):04X})")
+    if party and any(ch.isspace() or ch == ":" for ch in value):
+        raise InputError(field, f"{quote(value)} must be 1 to {max_length} characters without spaces or ':'")
+    return value
+
+
+# --- dates -----------------------------------------------------------------------------------
+
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_TIMESTAMP = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,6})?)?"
+                        r"(Z|[+-][0-9]{2}:[0-9]{2})?")
+_CHINA_OFFSET = timedelta(hours=8)
+DATE_FORMS = "YYYY-MM-DD, or an ISO timestamp with its offset (2026-03-02T10:00:00+08:00)"
+
+
+def _date_problem(text: str) -> str:
+    shown = quote(text)
+    if text != text.strip():
+        return f"{shown} has spaces around it; write the date alone, as YYYY-MM-DD"
+    if text and (text[0] in "\"'“‘" or text[-1] in "\"'”’"):
+        return f"{shown} is in quotes; write the date alone, as YYYY-MM-DD"
+    if any(not ch.isascii() and ch.isdigit() for ch in text):
+        return f"{shown} has full-width or non-ASCII digits; write ASCII digits, as YYYY-MM-DD"
+    if re.fullmatch(r"[0-9]{8}", text):
+        return f"{shown} is not a date; write it as YYYY-MM-DD ({text[:4]}-{text[4:6]}-{text[6:]})"
+    return f"{shown} is not a date: write {DATE_FORMS}"
+
+
 def parse_china_date(value: object, field: str) -> date:
-    """A date, or a timestamp with an offset converted to its calendar date in China."""
+    """A calendar date: YYYY-MM-DD, or a timestamp with an offset converted to its date in China.
+
+    Exactly those two forms, in ASCII digits: not 20260302 (Python 3.11's `fromisoformat`
+    takes that basic form), not a timestamp without an offset (whose day is a guess).
+    """
     if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise InputError(field, "a timestamp needs its offset")
         moment = value
     elif isinstance(value, date):
         return value
     elif isinstance(value, str):
-        text = value.strip()
+        if len(value) <= 40 and _DATE.fullmatch(value):
+            try:
+                return date.fromisoformat(value)
+            except ValueError:
+                raise InputError(field, f"{quote(value)} is not a day of the calendar") from None
+        match = _TIMESTAMP.fullmatch(value) if len(value) <= 40 else None
+        if match is None:
+            raise InputError(field, _date_problem(value))
+        if not match.group(1):
+            raise InputError(field, f"{quote(value)} has no offset; add +08:00 (China time) or Z (UTC)")
         try:
-            if len(text) == 10:
-                return date.fromisoformat(text)
-            moment = datetime.fromisoformat(text)
+            moment = datetime.fromisoformat(value)
         except ValueError:
-            raise InputError(field, f"{value!r} is not a date (YYYY-MM-DD) or an ISO timestamp") from None
+            raise InputError(field, f"{quote(value)} is not a moment of the calendar") from None
     else:
         raise InputError(field, "must be a date string YYYY-MM-DD")
-    if moment.tzinfo is None:
-        return moment.date()  # a naive timestamp is taken to be China time already
-    return moment.astimezone(CHINA_TZ).date()
+    try:  # not astimezone(): it passes through UTC, which 0001-01-01T00:00+08:00 falls outside of
+        return (moment.replace(tzinfo=None) + (_CHINA_OFFSET - moment.utcoffset())).date()
+    except OverflowError:
+        raise InputError(field, f"{quote(value if isinstance(value, str) else value.isoformat())} falls outside "
+                                "0001-01-01 to 9999-12-31 in China time") from None
 
 
-def transaction_from_dict(data: dict, where: str = "transaction") -> Transaction:
-    """Build a Transaction from JSON/CSV values, naming the field of any bad value."""
+# --- records ---------------------------------------------------------------------------------
+
+def transaction_from_dict(data: dict, where: str = "transaction", *, grouping: bool = False) -> Transaction:
+    """Build a Transaction from JSON/CSV values, naming the field of any bad value.
+
+    `grouping`: the amount may group thousands (1,000,000.00), as a CSV file people make may.
+    """
     if not isinstance(data, dict):
         raise InputError(where, "must be an object")
     unknown = [k for k in data if k not in FIELDS]
     if unknown:
         raise InputError(f"{where}.{unknown[0]}", f"unknown field; known fields: {', '.join(FIELDS)}")
-    for name in ("id", "date", "kind", "amount"):
+    for name in REQUIRED:
         if data.get(name) in (None, ""):
             raise InputError(f"{where}.{name}", "is required")
     text = {}
-    for name in ("id", "kind", "role", "province", "city", "platform", "category", "counterparty"):
+    for name in ("kind", "role", "province", "city", "platform", "category", "counterparty"):
         value = data.get(name, "")
         if value is None:
             value = ""
         if not isinstance(value, str):
             raise InputError(f"{where}.{name}", "must be a string")
-        if len(value) > 200:
-            raise InputError(f"{where}.{name}", "is longer than 200 characters")
+        if len(value) > ID_LENGTH:
+            raise InputError(f"{where}.{name}", f"is longer than {ID_LENGTH} characters")
         text[name] = value.strip()
-    if not text["id"]:
-        raise InputError(f"{where}.id", "is required")
     if text["kind"] not in KINDS:
-        raise InputError(f"{where}.kind", f"unknown kind {text['kind']!r}; one of {', '.join(sorted(KINDS))}")
+        raise InputError(f"{where}.kind", f"unknown kind {quote(text['kind'])}; one of {', '.join(sorted(KINDS))}")
     return Transaction(
-        id=text["id"], date=parse_china_date(data["date"], f"{where}.date"), kind=text["kind"],
-        amount=parse_money(data["amount"], f"{where}.amount"), role=text["role"] or "demand",
-        province=text["province"], city=text["city"], platform=text["platform"],
+        id=parse_id(data["id"], f"{where}.id"), date=parse_china_date(data["date"], f"{where}.date"),
+        kind=text["kind"], amount=parse_money(data["amount"], f"{where}.amount", grouping=grouping),
+        role=text["role"] or "demand", province=text["province"], city=text["city"], platform=text["platform"],
         category=text["category"], counterparty=text["counterparty"],
     )
 
 
-def read_csv(stream: IO[str]) -> Iterator[Transaction]:
-    """Stream rows of a CSV with a header naming the transaction fields; empty cells are blank."""
-    reader = csv.DictReader(stream)
-    if reader.fieldnames and reader.fieldnames[0].startswith("\ufeff"):  # Excel's "CSV UTF-8"
-        reader.fieldnames = [reader.fieldnames[0][1:], *reader.fieldnames[1:]]
-    for row in reader:
-        # The line the record starts on: blank lines are skipped and a quoted cell may span lines.
-        number = reader.line_num - sum(v.count("\n") for v in row.values() if isinstance(v, str))
-        if None in row:
-            raise InputError(f"line {number}", "has more cells than the header")
-        yield transaction_from_dict({k: v for k, v in row.items() if v not in (None, "")}, f"line {number}")
+# --- JSON ------------------------------------------------------------------------------------
+
+class _Named(dict):
+    """A JSON object that named a key twice; `twice` is the first such key."""
+
+    twice: str = ""
 
 
-def read_json(stream: IO[str]) -> Iterator[Transaction]:
-    """JSON Lines (one object a line, streamed) or one JSON array / {"transactions": [...]}."""
-    first, newlines = stream.read(1), 0
-    while first and (first.isspace() or first == "\ufeff"):
-        newlines += first == "\n"
-        first = stream.read(1)
-    if first == "[" or first == "{":
-        rest = stream.read()
-        try:
-            doc = json.loads(first + rest, parse_float=Decimal)
-        except json.JSONDecodeError as exc:
-            if first == "{" and "\n{" in rest:
-                yield from _json_lines(io.StringIO("\n" * newlines + first + rest))
-                return
-            raise InputError("input", f"not valid JSON: {exc}") from None
-        if isinstance(doc, dict) and "transactions" not in doc:  # JSON Lines of one line
-            yield transaction_from_dict(doc, f"line {newlines + 1}")
-            return
-        items = doc.get("transactions") if isinstance(doc, dict) else doc
-        if not isinstance(items, list):
-            raise InputError("transactions", "must be a list")
-        for i, item in enumerate(items):
-            yield transaction_from_dict(item, f"transactions[{i}]")
-    elif first:
-        raise InputError("input", "JSON input must start with [ or {")
+def _refuse_constant(name: str):
+    raise ValueError(f"{name} is not JSON")
 
 
-def _json_lines(stream: IO[str]) -> Iterator[Transaction]:
-    for number, line in enumerate(stream, start=1):
-        if line.strip():
-            try:
-                item = json.loads(line, parse_float=Decimal)
-            except json.JSONDecodeError as exc:
-                raise InputError(f"line {number}", f"not valid JSON: {exc}") from None
-            yield transaction_from_dict(item, f"line {number}")
+def _at(where: str, path: str) -> str:
+    """A field path: `transactions` + `[3]` → transactions[3]; `line 2` + `amount` → line 2.amount."""
+    if not where or not path:
+        return where or path
+    return where + path if path.startswith("[") else f"{where}.{path}"
 
 
-def read_transactions(stream: IO[str], fmt: str) -> Iterable[Transaction]:
-    if fmt == "csv":
-        return read_csv(stream)
-    if fmt == "jsonl":
-        return _json_lines(stream)
-    return read_json(stream)
+def _twice(doc: object, path: str = "") -> tuple[str, str] | None:
+    """(path, key) of the first object in `doc` that names a key twice."""
+    if isinstance(doc, _Named):
+        return path, doc.twice
+    children = doc.items() if isinstance(doc, dict) else enumerate(doc) if isinstance(doc, list) else ()
+    for key, child in children:
+        if isinstance(child, (dict, list)):
+            found = _twice(child, f"{path}[{key}]" if isinstance(key, int) else _at(path, key))
+            if found:
+                return found
+    return None
+
+
+def load_json(text: str, where: str = "") -> object:
+    """Parse JSON strictly: a key named twice is refused, naming it, as are NaN and Infinity.
+
+    Python's `json` silently keeps the last of a duplicated key, so `{"amount": "1",
+    "amount": "1000000"}` would mean whatever its last writer wanted. Numbers load as
+    Python numbers; `parse_money` then refuses them where an amount is due.
+    """
+    seen_twice = []
+
+    def pairs(items: list) -> dict:
+        obj = dict(items)
+        if len(obj) < len(items):
+            keys: set = set()
+            obj = _Named(obj)
+            obj.twice = next(k for k, _ in items if k in keys or keys.add(k))
+            seen_twice.append(obj)
+        return obj
+
+    try:
+        doc = json.loads(text, object_pairs_hook=pairs, parse_constant=_refuse_constant)
+    except json.JSONDecodeError as exc:
+        raise InputError(where or "input", f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") \
+            from None
+    except (RecursionError, ValueError) as exc:
+        raise InputError(where or "input", f"not acceptable JSON: {str(exc)[:100]}") from None
+    if seen_twice:
+        path, key = _twice(doc)
+        raise InputError(_at(_at(where, path), key), "is named twice in one object; give each key once")
+    return doc

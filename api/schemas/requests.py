@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
-from api.fields import Bool, CreditCode, Int, Money, PartyId, Rate, Text
+from api.fields import Bool, ChinaDate, CreditCode, Id, Int, Money, PartyId, Rate, Text
 from api.webhooks import EVENT_TYPES
 from voucher.enterprise import ROLES, Enterprise
 from voucher.errors import InputError
@@ -42,8 +42,8 @@ def _not_blank(value: str) -> None:
 class TransactionIn(Schema):
     """One business: a contract, a purchase or an award event."""
 
-    id = Text(required=True, validate=NAME, metadata={"description": "The business key; one claim per id."})
-    date = fields.Date(required=True)
+    id = Id(required=True, max_length=200, metadata={"description": "The business key; one claim per id."})
+    date = ChinaDate(required=True)
     kind = Text(required=True, validate=validate.OneOf(sorted(KINDS)))
     amount = Money(required=True)
     role = Text(validate=validate.OneOf(sorted(ROLES)), metadata={"description": "Default demand."})
@@ -108,7 +108,7 @@ class ProfileChangesQuery(Schema):
 
 
 class GrantedIn(Schema):
-    policy_id = Text(required=True, validate=ID)
+    policy_id = Id(required=True)
     year = Int(required=True, validate=YEAR)
     amount = Money(required=True)
     business = Text(validate=NAME)
@@ -117,7 +117,7 @@ class GrantedIn(Schema):
 
 
 class PoolUsedIn(Schema):
-    policy_id = Text(required=True, validate=ID)
+    policy_id = Id(required=True)
     year = Int(required=True, validate=YEAR)
     amount = Money(required=True)
     awards = Int(validate=validate.Range(0, 1_000_000))
@@ -179,7 +179,7 @@ class PostTransactionIn(Schema):
 
 class ApplicationIn(Schema):
     enterprise = CreditCode(metadata={"description": "Defaults to the calling enterprise."})
-    policy_id = Text(required=True, validate=ID)
+    policy_id = Id(required=True)
     transaction = fields.Nested(TransactionIn, required=True)
 
 
@@ -200,7 +200,7 @@ class ReasonIn(Schema):
 class RedeemIn(Schema):
     enterprise = CreditCode(metadata={"description": "The holder; defaults to the calling enterprise."})
     amount = Money(required=True, positive=True)
-    invoice = Text(required=True, validate=[validate.Length(1, 100), _not_blank])
+    invoice = Id(required=True)
     party = PartyId(metadata={"description": "Who is paid; a platform redeems for itself."})
 
 
@@ -211,7 +211,7 @@ class HoldIn(Schema):
 
 
 class CommitIn(Schema):
-    invoice = Text(required=True, validate=[validate.Length(1, 100), _not_blank])
+    invoice = Id(required=True)
 
 
 class ProofIn(Schema):
@@ -234,7 +234,7 @@ class PartyExitIn(ReasonIn):
 
 
 class BlacklistIn(ReasonIn):
-    subject = Text(required=True, validate=ID, metadata={"description": "A credit code or a party id."})
+    subject = Id(required=True, metadata={"description": "A credit code or a party id."})
 
 
 class SubscriptionIn(Schema):
@@ -247,20 +247,20 @@ class SubscriptionIn(Schema):
 # --- query strings ------------------------------------------------------------------------
 
 class PoliciesQuery(Schema):
-    on = fields.Date(metadata={"description": "Only policies in force on this date."})
+    on = ChinaDate(metadata={"description": "Only policies in force on this date."})
     status = fields.String(validate=validate.OneOf(["in_force", "draft"]))
     kind = fields.String(validate=validate.OneOf(sorted(KINDS)))
 
 
 class PolicyQuery(Schema):
-    on = fields.Date(metadata={"description": "Say whether it is in force on this date."})
+    on = ChinaDate(metadata={"description": "Say whether it is in force on this date."})
 
 
 class EntriesQuery(Schema):
     enterprise = CreditCode()
-    policy_id = Text(validate=ID)
+    policy_id = Id()
     year = fields.Integer(validate=YEAR)
-    voucher_id = Text(validate=ID)
+    voucher_id = Id()
     event = Text(validate=ID)
     after = fields.Integer(load_default=0, validate=validate.Range(0, 2**62),
                            metadata={"description": "Cursor: the `next` of the previous page."})
@@ -269,7 +269,7 @@ class EntriesQuery(Schema):
 
 class VouchersQuery(Schema):
     enterprise = CreditCode()
-    policy_id = Text(validate=ID)
+    policy_id = Id()
     status = fields.String(validate=validate.OneOf(["issued", "partly_redeemed", "redeemed", "expired", "voided"]))
     after = Text(validate=ID, metadata={"description": "Cursor: the `next` of the previous page."})
     limit = fields.Integer(load_default=100, validate=validate.Range(1, 1000))
@@ -277,9 +277,9 @@ class VouchersQuery(Schema):
 
 class BalancesQuery(Schema):
     enterprise = CreditCode()
-    policy_id = Text(validate=ID)
+    policy_id = Id()
     year = fields.Integer(validate=YEAR)
-    on = fields.Date()
+    on = ChinaDate()
 
 
 class DeliveriesQuery(Schema):

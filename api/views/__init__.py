@@ -2,21 +2,19 @@
 
 webargs reads bodies with `json.loads` and turns only JSONDecodeError into a 400; a
 body nested ten thousand deep (RecursionError), an integer of a million digits
-(ValueError) or NaN would reach the catch-all as a 500. `StrictJSONParser` answers all
-of them 400, and a body that is not JSON at all 415.
+(ValueError) or NaN would reach the catch-all as a 500. `StrictJSONParser` reads with
+the library's `load_json` (the CLI's parser) and answers all of them 400, a key named
+twice in one object 422 naming it, and a body that is not JSON at all 415.
 """
 
 from __future__ import annotations
-
-import json
 
 import flask_smorest
 from webargs import core
 from webargs.flaskparser import FlaskParser, abort, is_json_request
 
-
-def _refuse_constant(name: str):
-    raise ValueError(f"{name} is not JSON")
+from voucher.errors import InputError
+from voucher.transactions import load_json
 
 
 class StrictJSONParser(FlaskParser):
@@ -29,13 +27,13 @@ class StrictJSONParser(FlaskParser):
         if not data.strip():
             return core.missing
         try:
-            return json.loads(data.decode("utf-8"), parse_constant=_refuse_constant)
+            return load_json(data.decode("utf-8"), "body")
         except UnicodeDecodeError:
             abort(400, messages={"body": ["is not UTF-8"]})
-        except json.JSONDecodeError as exc:
-            abort(400, messages={"body": [f"is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"]})
-        except (RecursionError, ValueError) as exc:
-            abort(400, messages={"body": [f"is not acceptable JSON: {str(exc)[:100]}"]})
+        except InputError as exc:
+            if exc.field == "body":  # not JSON at all
+                abort(400, messages={"body": [f"is {exc.problem}"]})
+            abort(422, messages={exc.field.removeprefix("body."): [exc.problem]})
 
 
 class Blueprint(flask_smorest.Blueprint):

@@ -9,7 +9,7 @@ from api.schemas.ledger import ApplicationOut, ApprovedOut
 from api.schemas.requests import ApplicationIn, ApproveIn, ReasonIn
 from api.views import Blueprint
 from api.views.estimates import checked_parameters
-from voucher.errors import NotFound
+from voucher.errors import NotFound, quote
 
 blp = Blueprint("applications", __name__, url_prefix="/v1/applications",
                 description="Apply for a policy's grant; administrators approve or reject.")
@@ -35,7 +35,7 @@ def show(application_id: str):
     app = ledger().application(application_id)
     who = current_principal()
     if who.role == "enterprise" and app["enterprise"] != who.subject:
-        raise NotFound(f"no application {application_id!r}", field="application")
+        raise NotFound(f"no application {quote(application_id)}", field="application")
     in_scope_record("application", application_id, lambda: app["policy_id"])
     return app
 

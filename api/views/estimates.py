@@ -36,11 +36,12 @@ blp = Blueprint("estimates", __name__, url_prefix="/v1/estimates", description="
 
 
 def checked_parameters(values: dict | None) -> dict | None:
-    """Parameters name real policies; a typo would otherwise be silently ignored."""
+    """Parameters name real policies and values their sources leave open, as the CLI's --param must:
+    a typo would otherwise be silently ignored."""
     table = policy_table()
-    for policy_id in values or {}:
-        if policy_id not in table.by_id:
-            raise InputError(f"parameters.{policy_id}", "is not a policy in the table")
+    for policy_id, names in (values or {}).items():
+        for name, value in names.items():
+            table.parameter(policy_id, name, value, f"parameters.{policy_id}.{name}")
     return values
 
 

@@ -28,11 +28,12 @@ from api.app import parameters, policy_table
 from api.errors import PROBLEM_TYPES
 from voucher.calculator import COUNT_CAPS, estimate
 from voucher.enterprise import ROLES, Enterprise
-from voucher.errors import InputError
+from voucher.errors import InputError, quote
 from voucher.money import fmt_wan, fmt_yuan
 from voucher.policy import DRAFT, IN_FORCE
+from voucher.readers import read_csv
 from voucher.results import CAP_NAMES
-from voucher.transactions import FIELDS, KINDS, read_csv
+from voucher.transactions import FIELDS, KINDS, parse_china_date
 
 blp = Blueprint("pages", __name__, template_folder="../templates")
 
@@ -73,9 +74,9 @@ def policies():
     rows, on, error = list(policy_table()), request.args.get("on", "").strip(), None
     if on:
         try:
-            day = date.fromisoformat(on)
-        except ValueError:
-            error = f"on: {on!r} is not a date (YYYY-MM-DD) / 日期格式应为 YYYY-MM-DD"
+            day = parse_china_date(on, "on")
+        except InputError as exc:
+            error = f"{exc.message} / 日期格式应为 YYYY-MM-DD"
         else:
             rows = [p for p in rows if p.in_window(day) and p.status == IN_FORCE]
     page = render_template("policies.html", rows=rows, on=on, error=error, total=len(policy_table()))
@@ -86,7 +87,7 @@ def policies():
 def policy(policy_id: str):
     p = policy_table().by_id.get(policy_id)
     if p is None:
-        return render_template("not_found.html", what=f"policy {policy_id!r} / 无此政策"), 404
+        return render_template("not_found.html", what=f"policy {quote(policy_id)} / 无此政策"), 404
     caps = [(CAP_LABELS[name], getattr(p.caps, name), name in CAP_NAMES) for name in CAP_LABELS
             if getattr(p.caps, name) is not None]
     return render_template("policy.html", p=p, caps=caps, file=Path(p.source).name)

@@ -32,7 +32,7 @@ from api.schemas.requests import (
     ReasonIn,
 )
 from api.views import Blueprint
-from voucher.errors import NotFound
+from voucher.errors import NotFound, quote
 
 blp = Blueprint("parties", __name__, url_prefix="/v1",
                 description="Enterprises and their profile changes, providers, platforms, blacklist.")
@@ -56,13 +56,13 @@ def show_enterprise(credit_code: str):
     code = credit_code.strip().upper()
     who = current_principal()
     if who.role == "enterprise" and code != who.subject:
-        raise NotFound(f"enterprise {credit_code!r} is not registered", field="credit_code")
+        raise NotFound(f"enterprise {quote(credit_code)} is not registered", field="credit_code")
     try:
         return ledger().enterprise_view(code)
     except NotFound:
-        raise NotFound(f"enterprise {credit_code!r} is not registered", field="credit_code") from None
+        raise NotFound(f"enterprise {quote(credit_code)} is not registered", field="credit_code") from None
     except ValueError:  # not a credit code at all: no such enterprise either
-        raise NotFound(f"enterprise {credit_code!r} is not registered", field="credit_code") from None
+        raise NotFound(f"enterprise {quote(credit_code)} is not registered", field="credit_code") from None
 
 
 @blp.route("/profile-changes", methods=["POST"])
@@ -95,7 +95,7 @@ def show_change(change_id: str):
     found = ledger().enterprise_change(change_id)
     who = current_principal()
     if who.role == "enterprise" and found["enterprise"] != who.subject:
-        raise NotFound(f"no profile change {change_id!r}", field="change")
+        raise NotFound(f"no profile change {quote(change_id)}", field="change")
     return found
 
 

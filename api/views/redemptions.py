@@ -13,7 +13,7 @@ from api.idempotency import idempotent, key
 from api.schemas.ledger import RedemptionOut
 from api.schemas.requests import ConfirmIn, ProofIn, ReasonIn
 from api.views import Blueprint
-from voucher.errors import NotFound
+from voucher.errors import NotFound, quote
 
 blp = Blueprint("redemptions", __name__, url_prefix="/v1/redemptions",
                 description="Proof, confirmation, settlement and payment of redemptions.")
@@ -26,7 +26,7 @@ def show(redemption_id: str):
     """One redemption: the holder, the party paid and administrators may see it."""
     found = ledger().redemption(redemption_id)
     if not may_see_redemption(found):
-        raise NotFound(f"no redemption {redemption_id!r}", field="redemption")
+        raise NotFound(f"no redemption {quote(redemption_id)}", field="redemption")
     return found
 
 

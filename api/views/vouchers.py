@@ -14,7 +14,7 @@ from api.idempotency import idempotent, key
 from api.schemas.ledger import HoldOut, RedemptionOut, VoucherDetail, VoucherOut, VouchersPage
 from api.schemas.requests import CommitIn, HoldIn, ReasonIn, RedeemIn, VouchersQuery
 from api.views import Blueprint
-from voucher.errors import Forbidden, InputError, NotFound
+from voucher.errors import Forbidden, InputError, NotFound, quote
 
 blp = Blueprint("vouchers", __name__, url_prefix="/v1", description="Vouchers, holds and redemptions.")
 
@@ -40,7 +40,7 @@ def show_voucher(voucher_id: str):
     """One voucher with what is available and held, and its redemptions."""
     voucher = ledger().voucher(voucher_id)
     if not may_see_voucher(voucher):
-        raise NotFound(f"no voucher {voucher_id!r}", field="voucher")
+        raise NotFound(f"no voucher {quote(voucher_id)}", field="voucher")
     return voucher
 
 
@@ -52,7 +52,7 @@ def platform_may_spend(voucher_id: str) -> None:
     so checking it before the ledger's transaction is safe.
     """
     if not may_see_voucher(ledger().voucher(voucher_id)):
-        raise NotFound(f"no voucher {voucher_id!r}", field="voucher")
+        raise NotFound(f"no voucher {quote(voucher_id)}", field="voucher")
 
 
 @blp.route("/vouchers/<id:voucher_id>/redemptions", methods=["POST"])
