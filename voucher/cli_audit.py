@@ -35,7 +35,7 @@ def verify_cmd(ctx, checkpoint_path, public_key):
     """Prove the ledger: the hash chain, every posting's columns, balances that may not go negative, every
     table derived from the journal (vouchers, redemptions, holds, claims, applications, enterprises, parties,
     parameters) and, given one, a signed checkpoint. Lists every problem; exit 1 if there is one."""
-    checkpoint = read_json_file(checkpoint_path, "--checkpoint") if checkpoint_path else None
+    checkpoint = read_json_file(checkpoint_path, "--checkpoint", "checkpoint") if checkpoint_path else None
     try:
         result = _ledger(ctx).verify(checkpoint=checkpoint, public_key=public_key)
     except VoucherError as exc:
