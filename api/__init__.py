@@ -3,13 +3,11 @@
     gunicorn -c gunicorn.conf.py              # serves create_app() on VOUCHER_BIND
     create_app({"DATABASE_URL": "sqlite:///voucher.db", "TESTING": True})
 
-`create_app` imports Flask only when called, so `api.webhooks` (the delivery worker)
-loads without the web stack.
+`create_app` imports Flask only when called. The webhook delivery worker is not web code:
+it lives in `voucher.webhooks`, and its tables are steps of the ledger's schema.
 """
 
 from __future__ import annotations
-
-from api import tables  # noqa: F401  (registers the API's tables with the store)
 
 
 def create_app(config: dict | None = None):

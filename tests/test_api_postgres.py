@@ -22,7 +22,7 @@ from api_support import (
 
 from api import create_app
 from voucher.keys import list_keys, revoke_key
-from api.webhooks import Worker, verify
+from voucher.webhooks import Worker, verify
 
 SHA = "cd" * 32
 

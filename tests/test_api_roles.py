@@ -36,7 +36,7 @@ from api_support import (  # noqa: F401  (fixtures)
     world_fixture,
 )
 
-from api.webhooks import Worker
+from voucher.webhooks import Worker
 from voucher.keys import create_key
 
 SHA = "ef" * 32

@@ -22,7 +22,7 @@ from api_support import (  # noqa: F401  (fixtures)
     world_fixture,
 )
 
-from api.webhooks import Worker, sign, verify
+from voucher.webhooks import Worker, sign, verify
 
 
 @pytest.fixture

@@ -94,6 +94,26 @@ def _idem_voucher_status(tx) -> None:
 
 
 STEPS: list[Step] = [
+    # The webhook worker's tables (voucher/webhooks.py): subscriptions, deliveries retried, its cursor,
+    # notices sent once. Raw SQL, as first written by the API (the step keeps its name: ledgers have it).
+    Step("api_0002_webhooks", sql=(
+        # owner is "role:subject"; events a JSON list; secret the whsec_... signing secret.
+        "CREATE TABLE webhook_subscriptions (id TEXT PRIMARY KEY, owner TEXT NOT NULL, role TEXT NOT NULL, "
+        "subject TEXT NOT NULL, url TEXT NOT NULL, secret TEXT NOT NULL, events TEXT NOT NULL, "
+        "created_at TEXT NOT NULL, deleted_at TEXT)",
+        "CREATE INDEX webhook_subscriptions_owner ON webhook_subscriptions (owner)",
+        # One row per (outbox event, subscription): the unit that is retried.
+        "CREATE TABLE webhook_deliveries (id TEXT PRIMARY KEY, event_id BIGINT NOT NULL, "
+        "subscription_id TEXT NOT NULL, event_type TEXT NOT NULL, status TEXT NOT NULL, attempts BIGINT NOT NULL, "
+        "next_at BIGINT, last_status BIGINT, last_error TEXT, created_at BIGINT NOT NULL, delivered_at BIGINT)",
+        "CREATE INDEX webhook_deliveries_due ON webhook_deliveries (status, next_at)",
+        "CREATE INDEX webhook_deliveries_subscription ON webhook_deliveries (subscription_id)",
+        # name -> value: the fan-out cursor (last outbox id handed to subscriptions).
+        "CREATE TABLE webhook_state (name TEXT PRIMARY KEY, value BIGINT NOT NULL)",
+        # Notices sent once per voucher (expiring in 30 days).
+        "CREATE TABLE webhook_notices (voucher_id TEXT NOT NULL, type TEXT NOT NULL, at TEXT NOT NULL, "
+        "PRIMARY KEY (voucher_id, type))",
+    )),
     # Entries written from now on carry hash version 2 (every column of the entry and its postings);
     # those already written keep version 1, and `audit verify` checks each by its own.
     Step("0002_audit_hash_version", columns={"entries": {"hash_version": "int"}},
@@ -120,6 +140,8 @@ STEPS: list[Step] = [
          "submitted_by": "text", "submitted_at": "text", "decided_by": "text", "decided_at": "text",
          "reason": "text", "entry_id": "int", "decided_entry": "int"}, ("id",), [],
         [("status",), ("enterprise",), ("entry_id",)])}),
+    # A scoped administrator's subscription: the JSON list of policy ids it may hear of; NULL is everything.
+    Step("api_0004_roles_webhook_scope", sql=("ALTER TABLE webhook_subscriptions ADD COLUMN scope TEXT",)),
 ]
 """The domain's steps after `0001_ledger`, in order. Append; never edit or reorder one that shipped."""
 

@@ -171,11 +171,6 @@ def _pg_params(sql: str) -> str:
     return sql.replace("%", "%%").replace("?", "%s")
 
 
-def all_steps() -> list[Step]:
-    """The domain's steps, then those other parts registered (the API's webhook tables)."""
-    return [*STEPS, *(Step(name, sql=tuple(statements)) for name, statements in EXTRA_MIGRATIONS)]
-
-
 def run_step(tx: Tx, step: Step, dialect: str) -> None:
     for sql in step_sql(step, dialect):
         tx.run(sql)
@@ -196,7 +191,7 @@ def migrate_sqlite(db, upto: str | None = None) -> None:
                 db.execute(sql)
         db["head"].insert({"id": 1, "last_id": 0, "last_hash": ""})
 
-    for step in ([] if upto == FIRST_STEP else all_steps()):
+    for step in ([] if upto == FIRST_STEP else STEPS):
         migrations(name=step.name)(lambda db, step=step: run_step(Tx(db.conn.cursor(), _same), step, "sqlite"))
         if step.name == upto:
             break
@@ -212,8 +207,6 @@ def migrate_sqlite(db, upto: str | None = None) -> None:
     db.conn.execute("COMMIT")
 
 
-EXTRA_MIGRATIONS: list[tuple[str, list[str]]] = []
-"""Later schema steps as (name, [portable SQL statements]), applied in order on both databases."""
 
 
 class PostgresStore:
@@ -244,7 +237,7 @@ class PostgresStore:
                         cur.execute(sql)
                 cur.execute("INSERT INTO head (id, last_id, last_hash) VALUES (1, 0, '')")
                 cur.execute("INSERT INTO schema_migrations VALUES (%s, now()::text)", (FIRST_STEP,))
-            for step in ([] if upto == FIRST_STEP else all_steps()):
+            for step in ([] if upto == FIRST_STEP else STEPS):
                 if step.name not in done:
                     run_step(tx, step, "postgres")
                     cur.execute("INSERT INTO schema_migrations VALUES (%s, now()::text)", (step.name,))

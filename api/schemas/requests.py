@@ -12,7 +12,7 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from api.fields import Bool, ChinaDate, CreditCode, Id, Int, Money, PartyId, Rate, Text
-from api.webhooks import EVENT_TYPES
+from voucher.webhooks import EVENT_TYPES
 from voucher.enterprise import ROLES, Enterprise
 from voucher.errors import InputError
 from voucher.history import History

@@ -2,7 +2,7 @@
 
 A subscriber receives the events that concern it (its vouchers, its redemptions);
 an administrator's subscription receives all, a scoped administrator's those of the
-policies its scope named when it subscribed. The worker in `api.webhooks` delivers.
+policies its scope named when it subscribed. The worker in `voucher.webhooks` delivers.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from api.idempotency import idempotent, key
 from api.schemas.ledger import DeliveriesOut, SubscriptionCreated, SubscriptionOut
 from api.schemas.requests import DeliveriesQuery, SubscriptionIn
 from api.views import Blueprint
-from api.webhooks import deliveries, list_subscriptions, subscribe, unsubscribe
+from voucher.webhooks import deliveries, list_subscriptions, subscribe, unsubscribe
 
 blp = Blueprint("webhooks", __name__, url_prefix="/v1/webhooks", description="Subscriptions to ledger events.")
 ANYONE = ("enterprise", "platform", "provider", "admin")

@@ -36,7 +36,6 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from urllib.parse import urlsplit
 
-from api import tables  # noqa: F401  (the webhook tables)
 from voucher.errors import NotFound, quote
 from voucher.journal import Journal
 from voucher.store import open_store
