@@ -11,18 +11,16 @@ Configuration comes from the defaults below, then the environment (VOUCHER_*), t
   CHECKPOINT_KEY      VOUCHER_CHECKPOINT_KEY         Ed25519 private key (PEM file or text) that signs checkpoints
   CHECKPOINT_PUBLIC_KEY  VOUCHER_CHECKPOINT_PUBLIC_KEY  its public key, to check checkpoints sent back
 
-The ledger is opened on first use in each process, never at import: gunicorn forks
-its workers after loading the app, and a SQLite or PostgreSQL connection must not be
-shared across a fork. A worker that finds itself in a new process opens its own.
+The services the views use (the ledger, opened once per process, and the policy table) are
+in `api/services.py`; the views import them from there, never from this factory.
 """
 
 from __future__ import annotations
 
 import http
 import os
-import threading
 
-from flask import Flask, current_app
+from flask import Flask
 from flask.json.provider import DefaultJSONProvider
 from flask_smorest import Api
 from flask_smorest.utils import prepare_response
@@ -30,9 +28,22 @@ from werkzeug.routing import BaseConverter
 
 from api import errors, fields
 from api.schemas.ledger import Problem
+from api.services import Services
+from api.views import (
+    applications,
+    audit,
+    estimates,
+    health,
+    ledger_views,
+    pages,
+    parties,
+    policies,
+    redemptions,
+    transactions,
+    vouchers,
+    webhooks,
+)
 from voucher.clock import clock_from_env
-from voucher.ledger import Ledger, open_ledger
-from voucher.policy import load_policy_table
 from voucher.transactions import load_json
 
 DEFAULTS = {
@@ -73,43 +84,6 @@ def from_env() -> dict:
     if clock is not None:
         config["CLOCK"] = clock
     return config
-
-
-class Services:
-    """The per-process ledger, opened lazily and reopened after a fork."""
-
-    def __init__(self, config) -> None:
-        self.config = config
-        self.table = load_policy_table(config["POLICY_DIR"])  # fail at start, not on the first request
-        self._ledger: Ledger | None = None
-        self._pid = 0
-        self._lock = threading.Lock()
-
-    def ledger(self) -> Ledger:
-        if self._ledger is None or self._pid != os.getpid():
-            with self._lock:
-                if self._ledger is None or self._pid != os.getpid():
-                    self._ledger = open_ledger(self.config["DATABASE_URL"], table=self.table,
-                                               clock=self.config["CLOCK"])
-                    self._pid = os.getpid()
-        return self._ledger
-
-    def close(self) -> None:
-        if self._ledger is not None and self._pid == os.getpid():
-            self._ledger.close()
-        self._ledger = None
-
-
-def ledger() -> Ledger:
-    """The ledger of this process (inside a request or app context)."""
-    return current_app.extensions["voucher"].ledger()
-
-
-def parameters(extra: dict | None = None) -> dict | None:
-    """The administrator-set values the ledger records, overlaid by a request's own (an estimate's what-if)."""
-    book = ledger()
-    with book.store.read() as tx:
-        return book.parameters(tx, extra) or None
 
 
 class StrictJSONProvider(DefaultJSONProvider):
@@ -170,28 +144,8 @@ def build_app(config: dict | None = None) -> Flask:
                                                    "pattern": r"^[^/\x00-\x1f\x7f]+$"})
     errors.register(app)
 
-    from api.views import (  # here, not at the top: the views import this module's ledger() and parameters()
-        applications,
-        audit,
-        estimates,
-        health,
-        ledger_views,
-        pages,
-        parties,
-        policies,
-        redemptions,
-        transactions,
-        vouchers,
-        webhooks,
-    )
-
     for module in (health, policies, estimates, transactions, applications, vouchers, redemptions, ledger_views,
                    audit, parties, webhooks):
         api.register_blueprint(module.blp)
     app.register_blueprint(pages.blp)
     return app
-
-
-def policy_table():
-    """The policy table this process loaded at start."""
-    return current_app.extensions["voucher"].table

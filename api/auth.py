@@ -48,7 +48,7 @@ def presented_key() -> str | None:
 
 def current_principal() -> Principal:
     if "principal" not in g:
-        from api.app import ledger
+        from api.services import ledger
 
         key = presented_key()
         if key is None:
@@ -89,7 +89,7 @@ def scope_ids() -> frozenset[str] | None:
     if who.role != "admin" or who.scope is None:
         return None
     if "scope_ids" not in g:
-        from api.app import policy_table
+        from api.services import policy_table
 
         g.scope_ids = resolve_scope(who.scope, policy_table())
     return g.scope_ids

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from api.app import ledger
+from api.services import ledger
 from api.auth import current_principal, in_scope_record, own_enterprise, requires
 from api.idempotency import idempotent, key
 from api.schemas.ledger import ApplicationOut, ApprovedOut

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from flask import current_app
 
-from api.app import ledger
+from api.services import ledger
 from api.auth import current_principal, requires
 from api.errors import NotConfigured
 from api.idempotency import idempotent, key

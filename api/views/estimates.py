@@ -22,7 +22,7 @@ import json
 
 from flask import current_app
 
-from api.app import ledger, parameters, policy_table
+from api.services import ledger, parameters, policy_table
 from api.auth import current_principal, own_enterprise, requires, scope_ids
 from api.idempotency import ignored
 from api.schemas.policy import EstimateOut
@@ -30,7 +30,7 @@ from api.schemas.requests import EstimateIn
 from api.views import Blueprint
 from voucher.calculator import Calculation, stream
 from voucher.enterprise import Enterprise
-from voucher.errors import Forbidden, InputError, NotFound
+from voucher.errors import Forbidden, NotFound
 
 blp = Blueprint("estimates", __name__, url_prefix="/v1/estimates", description="Stateless what-if estimates.")
 

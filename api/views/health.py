@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from api.app import ledger, policy_table
+from api.services import ledger, policy_table
 from api.errors import Unavailable
 from api.schemas.ledger import HealthOut
 from api.views import Blueprint

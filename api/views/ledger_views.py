@@ -12,7 +12,7 @@ import io
 
 from flask import Response
 
-from api.app import ledger, policy_table
+from api.services import ledger, policy_table
 from api.auth import current_principal, in_scope_record, own_enterprise, policy_in_scope, requires, scope_ids
 from api.idempotency import idempotent, key
 from api.schemas.ledger import BalancesOut, EntriesPage, ReportOut, ReversedOut

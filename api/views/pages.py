@@ -18,13 +18,12 @@ import itertools
 import json
 import re
 from collections import defaultdict
-from datetime import date
 from pathlib import Path
 
 from flask import Blueprint, abort, current_app, render_template, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from api.app import parameters, policy_table
+from api.services import parameters, policy_table
 from api.errors import PROBLEM_TYPES
 from voucher.calculator import COUNT_CAPS, estimate
 from voucher.enterprise import ROLES, Enterprise

@@ -10,7 +10,7 @@ take these steps.
 
 from __future__ import annotations
 
-from api.app import ledger
+from api.services import ledger
 from api.auth import current_principal, own_enterprise, requires
 from api.idempotency import idempotent, key
 from api.schemas.ledger import (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from api.app import ledger, policy_table
+from api.services import ledger, policy_table
 from api.auth import current_principal, policy_in_scope, requires
 from api.idempotency import idempotent, key
 from api.schemas.policy import ParameterOut, PolicyDetail, PolicySummary

@@ -7,7 +7,7 @@ settlement may not also pay it (four eyes; the ledger refuses it with 403).
 
 from __future__ import annotations
 
-from api.app import ledger
+from api.services import ledger
 from api.auth import current_principal, in_scope_record, may_see_redemption, requires
 from api.idempotency import idempotent, key
 from api.schemas.ledger import RedemptionOut

@@ -6,7 +6,7 @@ post, or issue vouchers, in another platform's name.
 
 from __future__ import annotations
 
-from api.app import ledger
+from api.services import ledger
 from api.auth import current_principal, requires
 from api.idempotency import idempotent, key
 from api.schemas.ledger import PostedOut

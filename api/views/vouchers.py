@@ -8,7 +8,7 @@ paid); an enterprise redeems its own voucher with a provider it names.
 
 from __future__ import annotations
 
-from api.app import ledger
+from api.services import ledger
 from api.auth import current_principal, in_scope_record, may_see_voucher, own_enterprise, policy_in_scope, requires, scope_ids
 from api.idempotency import idempotent, key
 from api.schemas.ledger import HoldOut, RedemptionOut, VoucherDetail, VoucherOut, VouchersPage

@@ -7,7 +7,7 @@ policies its scope named when it subscribed. The worker in `voucher.webhooks` de
 
 from __future__ import annotations
 
-from api.app import ledger
+from api.services import ledger
 from api.auth import current_principal, requires, scope_ids
 from api.idempotency import idempotent, key
 from api.schemas.ledger import DeliveriesOut, SubscriptionCreated, SubscriptionOut
