@@ -116,9 +116,10 @@ class Lifecycle:
             self._happened(t)
             self._party(tx, platform, onboarded=True)
             enterprise = self._enterprise(tx, code)
-            policies = [p for p in self.table.by_kind.get(t.kind, ()) if p.voucher.issues_voucher]
+            issuing = self.table.issuing(t.kind)
+            policies = list(issuing)
             today = self.today()  # caps count the year of issue, not the business's own date
-            calc = Calculation(PolicyTable(policies), enterprise, parameters=self.parameters(tx, parameters),
+            calc = Calculation(issuing, enterprise, parameters=self.parameters(tx, parameters),
                                issue_on=today, posted_on=today,
                                history=self.history(tx, enterprise.credit_code, policies, t.id, (today.year,)))
             grants = [g for g in calc.feed(t) if g.amount > 0]

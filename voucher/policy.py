@@ -307,6 +307,19 @@ class PolicyTable:
             raise InputError(field, f"{policy_id} takes no {name} from an administrator: its source fixes it")
         return parse_rate(value, field) if name == "rate" else parse_money(value, field, positive=True)
 
+    def subset(self, ids: tuple[str, ...]) -> PolicyTable:
+        """The table of just these policies, made once and kept: the calculator's rules derived for it
+        (`derived`) are then reused by every later grant instead of being worked out per posting."""
+        key = ("subset", ids)
+        table = self.derived.get(key)
+        if table is None:
+            table = self.derived[key] = PolicyTable([self.by_id[i] for i in ids])
+        return table
+
+    def issuing(self, kind: str) -> PolicyTable:
+        """The voucher-issuing policies of one transaction kind: what a platform's posting may issue."""
+        return self.subset(tuple(p.id for p in self.by_kind.get(kind, ()) if p.voucher.issues_voucher))
+
     def in_force_on(self, day: date) -> list[Policy]:
         """Policies whose window holds `day`; a draft for comment is never in force."""
         return [p for p in self.policies if p.status == IN_FORCE and p.in_window(day)]

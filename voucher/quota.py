@@ -104,7 +104,7 @@ class Quota:
         ledger, which its age is judged from.
         """
         today = self.today()
-        calc = Calculation(PolicyTable([policy]), enterprise, include_drafts=False,
+        calc = Calculation(self.table.subset((policy.id,)), enterprise, include_drafts=False,
                            parameters=self.parameters(tx, parameters), issue_on=today, posted_on=posted_on or today,
                            history=self.history(tx, enterprise.credit_code, [policy], t.id, (today.year,)))
         grants = calc.feed(t) + calc.finish()
