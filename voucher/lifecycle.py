@@ -139,8 +139,7 @@ class Lifecycle:
         # A contract is one business whoever claims it (同一业务只能一方申领); a year's purchases
         # (a per-year policy) are the enterprise's own, so their key carries the enterprise.
         business = claim_key(code, t.id, per_year=p.formula.aggregate == "year")
-        scopes = [f"group:{p.stacking.group}"] + ([f"excl:{p.voucher.exclusive_group}"] if p.voucher.exclusive_group
-                                                  else [])
+        scopes = p.claim_scopes()  # none where the policy says one_claim_per_business = false
         issued = grant.issued_on or self.today()  # 自发放之日起计算: validity runs from the day of issue
         expires = expiry_date(issued, p.voucher.validity_months) if p.voucher.validity_months else None
         row = {"id": voucher_id, "enterprise": code, "policy_id": p.id, "policy_version": p.version,
