@@ -67,7 +67,7 @@ class Redemptions:
             self._party(tx, platform, onboarded=True)
             expires_at = self.now() + timedelta(seconds=ttl_seconds)
             hold_id = f"H{self.next_id(tx)}"
-            entry = self.append(tx, "hold", actor=actor, enterprise=v["enterprise"], policy_id=v["policy_id"],
+            entry = self.append(tx, Event.HOLD, actor=actor, enterprise=v["enterprise"], policy_id=v["policy_id"],
                                 year=v["year"], voucher_id=voucher_id, ref=hold_id,
                                 memo={"platform": platform, "expires_at": expires_at.isoformat()},
                                 postings=(Posting("voucher", voucher_id, -value), Posting("hold", voucher_id, value)))

@@ -21,7 +21,7 @@ from voucher.states import CLOSED, REDEMPTION_TRANSITIONS, VOUCHER_TRANSITIONS, 
 # --- handlers: parties, enterprises, parameters ------------------------------------------------
 
 
-@handles("enterprise.register")
+@handles(Event.ENTERPRISE_REGISTER)
 def _register(r: Replay, e: Entry) -> None:
     if r.get("enterprises", e.enterprise):  # an update keeps the standing (blacklist)
         r.update("enterprises", e.enterprise, profile=e.memo, entry_id=e.id)
@@ -29,12 +29,12 @@ def _register(r: Replay, e: Entry) -> None:
         r.insert("enterprises", credit_code=e.enterprise, profile=e.memo, status="active", entry_id=e.id)
 
 
-@handles("party.onboard")
+@handles(Event.PARTY_ONBOARD)
 def _onboard(r: Replay, e: Entry) -> None:
     r.insert("parties", id=e.ref, kind=e.memo["kind"], name=e.memo["name"], status="onboarded", entry_id=e.id)
 
 
-@handles("party.exit")
+@handles(Event.PARTY_EXIT)
 def _exit(r: Replay, e: Entry) -> None:
     if r.get("parties", e.ref) is None:
         raise ReplayError(f"party {e.ref} does not exist")
@@ -42,7 +42,7 @@ def _exit(r: Replay, e: Entry) -> None:
         r.update("parties", e.ref, status="exited", entry_id=e.id)
 
 
-@handles("blacklist")
+@handles(Event.BLACKLIST)
 def _blacklist(r: Replay, e: Entry) -> None:
     found = False
     for table in ("enterprises", "parties"):
@@ -53,7 +53,7 @@ def _blacklist(r: Replay, e: Entry) -> None:
         raise ReplayError(f"no enterprise or party {e.ref}")
 
 
-@handles("enterprise.change")
+@handles(Event.ENTERPRISE_CHANGE)
 def _change(r: Replay, e: Entry) -> None:
     """Submitted: it supersedes the enterprise's pending change; a descriptive one applies at once."""
     m = e.memo
@@ -65,10 +65,10 @@ def _change(r: Replay, e: Entry) -> None:
              status=m["status"], submitted_by=e.actor, submitted_at=e.at, entry_id=e.id)
 
 
-@handles("enterprise.change.approve", "enterprise.change.reject")
+@handles(Event.ENTERPRISE_CHANGE_APPROVE, Event.ENTERPRISE_CHANGE_REJECT)
 def _decide_change(r: Replay, e: Entry) -> None:
     _open(r, "enterprise_changes", e.ref, {"pending"}, e)
-    approved = e.event == "enterprise.change.approve"
+    approved = e.event == Event.ENTERPRISE_CHANGE_APPROVE
     if approved:
         _profile(r, e)
     r.update("enterprise_changes", e.ref, status="approved" if approved else "rejected", decided_by=e.actor,
@@ -82,7 +82,7 @@ def _profile(r: Replay, e: Entry) -> None:
     r.update("enterprises", e.enterprise, profile=profile, entry_id=e.id)
 
 
-@handles("parameter.set")
+@handles(Event.PARAMETER_SET)
 def _parameter(r: Replay, e: Entry) -> None:
     r.insert("parameters", policy_id=e.policy_id, name=e.memo["name"], value=e.memo["value"], entry_id=e.id)
 
@@ -90,26 +90,26 @@ def _parameter(r: Replay, e: Entry) -> None:
 # --- handlers: applications and issue ----------------------------------------------------------
 
 
-@handles("apply")
+@handles(Event.APPLY)
 def _apply(r: Replay, e: Entry) -> None:
     r.insert("applications", id=f"A{e.id}", enterprise=e.enterprise, policy_id=e.policy_id, business=e.ref,
              business_key=normal_key(e.ref), tx=e.memo, status="applied", platform=e.memo.get("platform"), actor=e.actor, entry_id=e.id)
 
 
-@handles("approve")
+@handles(Event.APPROVE)
 def _approve(r: Replay, e: Entry) -> None:
     app = _open(r, "applications", e.ref, {"applied"}, e)
     r.update("applications", e.ref, status="approved", entry_id=e.id)
     r.context["issuing"] = {"application": e.ref, "tx": app["tx"]}  # the issue entry that follows is for it
 
 
-@handles("reject")
+@handles(Event.REJECT)
 def _reject(r: Replay, e: Entry) -> None:
     _open(r, "applications", e.ref, {"applied"}, e)
     r.update("applications", e.ref, status="rejected", reason=e.memo.get("reason"), entry_id=e.id)
 
 
-@handles("transaction.post")
+@handles(Event.TRANSACTION_POST)
 def _post(r: Replay, e: Entry) -> None:
     r.context["issuing"] = {"application": None, "tx": e.memo}  # the issue entries that follow are for it
     if r.get("businesses", normal_key(e.ref)) is None:  # the first posting of a business holds its key
@@ -117,7 +117,7 @@ def _post(r: Replay, e: Entry) -> None:
                  platform=e.memo.get("platform", ""), tx=transaction_of(e.memo), entry_id=e.id)
 
 
-@handles("issue")
+@handles(Event.ISSUE)
 def _issue(r: Replay, e: Entry) -> None:
     """New issue entries carry every column of the voucher; older ones are completed from the entry
     that came before in the same step (the posted business or the approved application) and the policy."""
@@ -184,19 +184,19 @@ def _close(r: Replay, e: Entry) -> None:
 # --- handlers: holds and redemptions -----------------------------------------------------------
 
 
-@handles("hold")
+@handles(Event.HOLD)
 def _hold(r: Replay, e: Entry) -> None:
     r.insert("holds", id=e.ref, voucher_id=e.voucher_id, party=e.memo["platform"], amount=e.amount("hold"),
              expires_at=e.memo["expires_at"], status="held", entry_id=e.id)
 
 
-@handles("hold.release", "hold.lapse")
+@handles(Event.HOLD_RELEASE, Event.HOLD_LAPSE)
 def _end_hold(r: Replay, e: Entry) -> None:
     _open(r, "holds", e.ref, {"held"}, e)
-    r.update("holds", e.ref, status="released" if e.event == "hold.release" else "lapsed")
+    r.update("holds", e.ref, status="released" if e.event == Event.HOLD_RELEASE else "lapsed")
 
 
-@handles("redeem")
+@handles(Event.REDEEM)
 def _redeem(r: Replay, e: Entry) -> None:
     hold = e.memo.get("hold")
     if hold:
