@@ -212,7 +212,7 @@ class Policy:
                                  else e.value} for e in self.eligibility],
                 "formula": {"kind": f.kind, "aggregate": f.aggregate, "rate": str(f.rate) if f.rate is not None else None,
                             "rate_set_by": f.rate_set_by, "amount": f.amount, "amount_set_by": f.amount_set_by,
-                            "categories": dict(f.categories), "rounding": f.rounding, "base": f.base,
+                            "categories": dict(f.categories), "rounding": f.rounding, "rate_base": f.base,
                             "note": f.note,
                             "milestones": [{"key": m.key, "over": m.over, "award": m.award} for m in f.milestones]},
                 "threshold": None if not t else {"amount": t.amount, "inclusive": t.inclusive, "on": t.on,

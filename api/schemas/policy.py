@@ -58,8 +58,9 @@ class Formula(Schema):
     categories = fields.Dict(keys=Str(), values=Money(), required=True)
     milestones = fields.List(fields.Nested(Milestone), required=True)
     rounding = Str(required=True, metadata={"enum": [r.value for r in Rounding]})
-    base = Str(required=True, metadata={"enum": [b.value for b in FormulaBase],
-                                        "description": "The transaction's field a rate multiplies."})
+    rate_base = Str(required=True, metadata={
+        "enum": [b.value for b in FormulaBase],
+        "description": "The file's formula.base: the transaction's field a rate multiplies (milestones compare)."})
     note = Str(required=True, metadata={"description": "The clause's words for the formula."})
 
 
