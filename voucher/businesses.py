@@ -19,6 +19,7 @@ import unicodedata
 from collections.abc import Callable
 
 from voucher.errors import Conflict, InputError
+from voucher.states import Event
 from voucher.store import Tx
 from voucher.transactions import FIELDS
 
@@ -100,7 +101,7 @@ def first_answer(tx: Tx, first: dict, issued_view: Callable[[Tx, str], dict]) ->
     vouchers = []
     for entry in tx.rows("SELECT event, ref, voucher_id FROM entries WHERE id > ? ORDER BY id LIMIT 64",
                          (first["entry_id"],)):
-        if entry["event"] != "issue" or entry["ref"] != first["id"]:
+        if entry["event"] != Event.ISSUE or entry["ref"] != first["id"]:
             break
         vouchers.append(issued_view(tx, entry["voucher_id"]))
     return {"transaction": transaction_of(memo), "vouchers": vouchers, "not_issued": memo.get("not_issued", [])}

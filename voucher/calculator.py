@@ -32,6 +32,7 @@ from voucher.eligibility import dated, describe, enterprise_refusal, passes, rol
 from voucher.enterprise import Enterprise
 from voucher.errors import quote
 from voucher.history import History
+from voucher.kinds import FormulaKind
 from voucher.money import ZERO, to_fen
 from voucher.policy import DRAFT, Policy, PolicyTable
 from voucher.results import CAP_NAMES, CapStep, Estimate, Grant, PolicyResult, Refusal
@@ -148,7 +149,7 @@ class Calculation:
             actual = getattr(tx, attr)
             if not passes(op, actual, value):
                 return Refusal("eligibility", lambda: describe(cond, actual), tx.id)
-        claimed = self.state.businesses and self.state.claimed_by(tx.id, p.stacking.group, p.voucher.exclusive_group)
+        claimed = self.state.businesses and self.state.claimed_by(tx.id, **p.claim_groups())
         if claimed:
             return Refusal("claimed", lambda: f"business {tx.id} was already claimed under {claimed} "
                            f"(one claim per business: {p.stacking.clause or p.voucher.clause})", tx.id)
@@ -165,20 +166,19 @@ class Calculation:
     def _price(self, p: Policy, tx: Transaction) -> tuple[Decimal, Decimal | None, Decimal, str, tuple] | Refusal:
         """(raw, rate, before caps, detail, once keys) for one business, or why there is none."""
         f = p.formula
-        if f.kind == "rate":
+        if f.kind == FormulaKind.RATE:
             rate = f.rate if f.rate is not None else self._value(p, "rate")
             if rate is None:
                 return Refusal("unset", "the source gives no rate; an administrator must set it "
                                f"(parameter {p.id}.rate)", tx.id)
-            raw = tx.amount * rate
-            return raw, rate, to_fen(raw, f.rounding), "", ()
-        if f.kind == "fixed":
+            return (raw := f.base_of(tx) * rate), rate, to_fen(raw, f.rounding), "", ()
+        if f.kind == FormulaKind.FIXED:
             amount = self._value(p, "amount")
             if amount is None:
                 return Refusal("unset", "the source gives no amount; an administrator must set it "
                                f"(parameter {p.id}.amount)", tx.id)
             return amount, None, amount, "fixed award", ()
-        if f.kind == "by_category":
+        if f.kind == FormulaKind.BY_CATEGORY:
             awards = dict(f.categories)
             if tx.category not in awards:
                 return Refusal("category", lambda: f"category {quote(tx.category)} has no award (one of "
@@ -187,9 +187,9 @@ class Calculation:
                 return Refusal("once", lambda: f"{tx.category} is awarded once (首次); it was paid before", tx.id)
             once = (tx.category,) if tx.category in f.once else ()
             return awards[tx.category], None, awards[tx.category], f"award for {tx.category}", once
-        passed = [m for m in f.milestones if tx.amount > m.over and (p.id, m.key) not in self.state.once_keys]
+        passed = [m for m in f.milestones if f.base_of(tx) > m.over and (p.id, m.key) not in self.state.once_keys]
         if not passed:
-            return Refusal("milestone", lambda: f"{tx.amount:,.2f} passes no milestone not already paid", tx.id)
+            return Refusal("milestone", lambda: f"{f.base_of(tx):,.2f} passes no milestone not already paid", tx.id)
         total = sum((m.award for m in passed), ZERO)
         detail = "milestones " + ", ".join(f"{m.key} (> {m.over:,.0f}: {m.award:,.0f})" for m in passed)
         return total, None, total, detail, tuple(m.key for m in passed)
@@ -268,7 +268,7 @@ class Calculation:
                 continue
             _, rule, grant = group[0]
             if grant is None:  # a per-year policy: the business joins its year's base
-                self.years[(rule.policy.id, tx.year)].kept += tx.amount
+                self.years[(rule.policy.id, tx.year)].kept += rule.policy.formula.base_of(tx)
             else:
                 self._commit(grant, tx.id)
                 grants.append(grant)
@@ -285,7 +285,7 @@ class Calculation:
                 "set_aside", lambda: f"business {tx.id} is granted under {winner.policy.id} ({value:,.2f}), the "
                 f"higher ({loser.policy.stacking.clause or 'one scheme per business'})", tx.id))
         if grant is None:
-            self.years[(winner.policy.id, tx.year)].kept += tx.amount
+            self.years[(winner.policy.id, tx.year)].kept += winner.policy.formula.base_of(tx)
             return []
         grant = grant._replace(set_aside=tuple((lr.policy.id, lv) for lv, lr, _ in losers))
         self._commit(grant, tx.id)
@@ -311,7 +311,7 @@ class Calculation:
         for level, limit, _ in r.count_caps:
             if self._count_used(level, p.id, year, coming) >= limit:
                 return ZERO
-        offer = to_fen(tx.amount * rate, p.formula.rounding)
+        offer = to_fen(p.formula.base_of(tx) * rate, p.formula.rounding)
         for level, limit in r.money_caps:
             years = [acc] if level != "per_entity_total" else [a for (pid, _), a in self.years.items() if pid == p.id]
             accrued = sum((a.kept for a in years), ZERO) * rate
@@ -349,13 +349,13 @@ class Calculation:
             return Refusal(refusal.code, refusal.reason, tx.id)
         issued = self.issue_on or tx.date
         expires = expiry_date(issued, p.voucher.validity_months) if p.voucher.validity_months else None
-        return amount, r, Grant(p, tx.id, year, tx.date, tx.amount, rate, raw, before, steps, amount,
+        return amount, r, Grant(p, tx.id, year, tx.date, p.formula.base_of(tx), rate, raw, before, steps, amount,
                                 tx.amount if p.threshold else None, (), expires, detail, once, self.issue_on)
 
     def _commit(self, grant: Grant, business: str) -> None:
         p = grant.policy
-        self.state.record(p.id, grant.year, grant.amount, business=business, group=p.stacking.group,
-                          exclusive=p.voucher.exclusive_group, once=grant.once)
+        self.state.record(p.id, grant.year, grant.amount, business=business, once=grant.once,
+                          **p.claim_groups())
         result = self.results[p.id]
         result.amount += grant.amount
         result.grants += 1

@@ -15,6 +15,7 @@ import json
 
 from voucher.enterprise import Enterprise, validate_credit_code
 from voucher.errors import Conflict, Forbidden, InputError, NotFound, quote
+from voucher.states import Event
 from voucher.store import Tx
 
 DESCRIPTIVE = frozenset({"name"})
@@ -57,7 +58,7 @@ class ProfileChanges:
             change_id = f"C{self.next_id(tx)}"
             superseded = [r["id"] for r in tx.rows("SELECT id FROM enterprise_changes WHERE enterprise = ? AND "
                                                    "status = 'pending' ORDER BY entry_id", (code,))]
-            entry = self.append(tx, "enterprise.change", actor=actor, enterprise=code, ref=change_id,
+            entry = self.append(tx, Event.ENTERPRISE_CHANGE, actor=actor, enterprise=code, ref=change_id,
                                 memo={"changes": diff, "before": before, "status": status, "supersedes": superseded})
             now = self.now().isoformat()
             tx.run("UPDATE enterprise_changes SET status = 'superseded', decided_at = ?, decided_entry = ? "
@@ -78,7 +79,7 @@ class ProfileChanges:
             row = self._open_change(tx, change_id)
             changes = json.loads(row["changes"])
             current = self._enterprise(tx, row["enterprise"], active=False).to_dict()
-            entry = self.append(tx, "enterprise.change.approve", actor=actor, enterprise=row["enterprise"],
+            entry = self.append(tx, Event.ENTERPRISE_CHANGE_APPROVE, actor=actor, enterprise=row["enterprise"],
                                 ref=change_id, memo={"changes": changes})
             self._store_profile(tx, row["enterprise"], {**current, **changes}, entry)
             self._decide(tx, change_id, "approved", actor, entry)
@@ -93,7 +94,7 @@ class ProfileChanges:
 
         def work(tx: Tx) -> dict:
             row = self._open_change(tx, change_id)
-            entry = self.append(tx, "enterprise.change.reject", actor=actor, enterprise=row["enterprise"],
+            entry = self.append(tx, Event.ENTERPRISE_CHANGE_REJECT, actor=actor, enterprise=row["enterprise"],
                                 ref=change_id, memo={"reason": reason})
             self._decide(tx, change_id, "rejected", actor, entry, reason)
             return self._change(tx, change_id)

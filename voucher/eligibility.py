@@ -11,24 +11,27 @@ from __future__ import annotations
 from datetime import date
 
 from voucher.enterprise import Enterprise
-from voucher.errors import quote
+from voucher.errors import PolicyInvalid, quote
+from voucher.kinds import ConditionOp
 from voucher.policy import Condition, Policy
 from voucher.results import Refusal
 from voucher.transactions import Transaction
 
 
-def passes(op: str, actual: object, expected: object) -> bool:
-    if op == "eq":
+def passes(op: ConditionOp, actual: object, expected: object) -> bool:
+    if op == ConditionOp.EQ:
         return actual == expected
-    if op == "ne":
+    if op == ConditionOp.NE:
         return actual != expected
-    if op == "in":
+    if op == ConditionOp.IN:
         return actual in expected
-    if op == "not_in":
+    if op == ConditionOp.NOT_IN:
         return actual not in expected
-    if op == "contains":
+    if op == ConditionOp.CONTAINS:
         return expected in actual
-    return expected not in actual  # not_contains
+    if op == ConditionOp.NOT_CONTAINS:
+        return expected not in actual
+    raise PolicyInvalid(f"unknown condition op {quote(op)} (one of {', '.join(ConditionOp)})", field="eligibility.op")
 
 
 def describe(cond: Condition, actual: object) -> str:

@@ -38,7 +38,7 @@ class History:
     businesses: dict = field(default_factory=dict)
     once_keys: set = field(default_factory=set)
 
-    def record(self, policy_id: str, year: int, amount: Decimal, *, business: str, group: str,
+    def record(self, policy_id: str, year: int, amount: Decimal, *, business: str, group: str | None,
                exclusive: str | None, once: tuple[str, ...] = ()) -> None:
         """Count one grant against every quota it uses."""
         self.granted_year[(policy_id, year)] += amount
@@ -47,11 +47,14 @@ class History:
         self.years[policy_id].add(year)
         self.pool_used[(policy_id, year)] += amount
         self.pool_awards[(policy_id, year)] += 1
-        self.businesses.setdefault(business, []).append((policy_id, group, exclusive))
+        if group is not None:  # None: a policy whose grants claim no business (one_claim_per_business = false)
+            self.businesses.setdefault(business, []).append((policy_id, group, exclusive))
         self.once_keys.update((policy_id, key) for key in once)
 
-    def claimed_by(self, business: str, group: str, exclusive: str | None) -> str | None:
+    def claimed_by(self, business: str, group: str | None, exclusive: str | None) -> str | None:
         """The policy that already holds `business` in this stacking group or exclusive group, if any."""
+        if group is None:  # a policy whose grants claim no business is refused for none
+            return None
         for policy_id, their_group, their_exclusive in self.businesses.get(business, ()):
             if their_group == group or (exclusive and their_exclusive == exclusive):
                 return policy_id

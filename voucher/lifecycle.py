@@ -23,6 +23,7 @@ from voucher.money import plain
 from voucher.policy import PolicyTable
 from voucher.quota import NotEligible
 from voucher.results import Grant
+from voucher.states import VOUCHER_TRANSITIONS, Event
 from voucher.store import Tx, from_fen, to_fen_int
 from voucher.transactions import Transaction, transaction_from_dict
 
@@ -49,7 +50,7 @@ class Lifecycle:
                              "AND status = 'applied'", (business, policy.id))
             if pending:
                 raise Conflict(f"business {t.id} already has an open application {pending['id']}", field="transaction.id")
-            entry = self.append(tx, "apply", actor=actor, enterprise=enterprise.credit_code, policy_id=policy.id,
+            entry = self.append(tx, Event.APPLY, actor=actor, enterprise=enterprise.credit_code, policy_id=policy.id,
                                 year=t.year, ref=t.id, memo=t.to_dict())
             app_id = f"A{entry}"
             tx.insert("applications", {"id": app_id, "enterprise": enterprise.credit_code, "policy_id": policy.id,
@@ -68,7 +69,7 @@ class Lifecycle:
             policy = self.table.get(app["policy_id"])
             applied = tx.value("SELECT day FROM entries WHERE id = ?", (int(app_id[1:]),))  # A{entry}: the apply
             grant = self._grant(tx, enterprise, policy, t, parameters, posted_on=date.fromisoformat(applied))
-            entry = self.append(tx, "approve", actor=actor, enterprise=enterprise.credit_code, policy_id=policy.id,
+            entry = self.append(tx, Event.APPROVE, actor=actor, enterprise=enterprise.credit_code, policy_id=policy.id,
                                 year=t.year, ref=app_id)
             voucher = self._issue(tx, enterprise, grant, t, actor=actor, application=app_id)
             tx.run("UPDATE applications SET status = 'approved', voucher_id = ?, entry_id = ? WHERE id = ?",
@@ -82,7 +83,7 @@ class Lifecycle:
 
         def work(tx: Tx) -> dict:
             app = self._open_application(tx, app_id)
-            entry = self.append(tx, "reject", actor=actor, enterprise=app["enterprise"], policy_id=app["policy_id"],
+            entry = self.append(tx, Event.REJECT, actor=actor, enterprise=app["enterprise"], policy_id=app["policy_id"],
                                 ref=app_id, memo={"reason": reason})
             tx.run("UPDATE applications SET status = 'rejected', reason = ?, entry_id = ? WHERE id = ?",
                    (reason, entry, app_id))
@@ -125,7 +126,7 @@ class Lifecycle:
             grants = [g for g in calc.feed(t) if g.amount > 0]
             not_issued = [{"policy_id": r.policy.id, "reasons": r.reasons()} for r in calc.results.values()
                           if not r.grants]
-            entry = self.append(tx, "transaction.post", actor=actor, enterprise=enterprise.credit_code, year=t.year,
+            entry = self.append(tx, Event.TRANSACTION_POST, actor=actor, enterprise=enterprise.credit_code, year=t.year,
                                 ref=t.id, memo={**t.to_dict(), "not_issued": not_issued})
             record_business(tx, entry)
             vouchers = [self._issue(tx, enterprise, g, t, actor=actor, application=None) for g in grants]
@@ -140,17 +141,17 @@ class Lifecycle:
         # A contract is one business whoever claims it (同一业务只能一方申领); a year's purchases
         # (a per-year policy) are the enterprise's own, so their key carries the enterprise.
         business = claim_key(code, t.id, per_year=p.formula.aggregate == "year")
-        scopes = [f"group:{p.stacking.group}"] + ([f"excl:{p.voucher.exclusive_group}"] if p.voucher.exclusive_group
-                                                  else [])
+        scopes = p.claim_scopes()  # none where the policy says one_claim_per_business = false
         issued = grant.issued_on or self.today()  # 自发放之日起计算: validity runs from the day of issue
         expires = expiry_date(issued, p.voucher.validity_months) if p.voucher.validity_months else None
         row = {"id": voucher_id, "enterprise": code, "policy_id": p.id, "policy_version": p.version,
                "kind": p.voucher.kind if p.voucher.issues_voucher else "award", "business": t.id, "year": grant.year,
                "face": to_fen_int(amount), "issued_on": issued.isoformat(),
-               "expires_on": expires.isoformat() if expires else None, "status": "issued", "platform": t.platform,
+               "expires_on": expires.isoformat() if expires else None, "status": VOUCHER_TRANSITIONS[Event.ISSUE].to,
+               "platform": t.platform,
                "once_keys": json.dumps(list(grant.once)), "application_id": application}
         # The memo carries every column of the voucher and its claims, so `audit verify` re-derives them.
-        entry = self.append(tx, "issue", actor=actor, enterprise=code, policy_id=p.id, year=grant.year,
+        entry = self.append(tx, Event.ISSUE, actor=actor, enterprise=code, policy_id=p.id, year=grant.year,
                             voucher_id=voucher_id, ref=t.id,
                             memo={"explanation": grant.explain(), "policy_version": p.version, "kind": row["kind"],
                                   "issued_on": row["issued_on"], "expires_on": row["expires_on"],
@@ -196,12 +197,13 @@ class Lifecycle:
             for row in tx.rows("SELECT DISTINCT voucher_id FROM holds WHERE status = 'held' AND expires_at < ? "
                                "ORDER BY voucher_id", (self.now().isoformat(),)):
                 self.lapse_holds(tx, row["voucher_id"])
-            due = tx.rows("SELECT id FROM vouchers WHERE status IN ('issued', 'partly_redeemed', 'redeemed') "
-                          "AND expires_on IS NOT NULL AND expires_on < ? ORDER BY id", (on.isoformat(),))
+            due = tx.rows("SELECT id FROM vouchers WHERE status IN (?, ?, ?) "
+                          "AND expires_on IS NOT NULL AND expires_on < ? ORDER BY id",
+                          (*sorted(VOUCHER_TRANSITIONS[Event.EXPIRE].needs), on.isoformat()))
             expired, returned = [], Decimal("0.00")
             for row in due:
                 self.lapse_holds(tx, row["id"], force=True)
-                left = self._close_voucher(tx, row["id"], "expire", "expired", actor, {"as_of": on.isoformat()})
+                left = self._close_voucher(tx, row["id"], Event.EXPIRE, actor, {"as_of": on.isoformat()})
                 expired.append(row["id"])
                 returned += left
             prune(tx, self.now() - self.keep_keys)  # idempotency keys past their period, all of them
@@ -214,14 +216,15 @@ class Lifecycle:
 
         def work(tx: Tx) -> dict:
             v = self._voucher_row(tx, voucher_id)
-            if v["status"] in ("expired", "voided"):
+            if v["status"] not in VOUCHER_TRANSITIONS[Event.VOID].needs:
                 raise Conflict(f"voucher {voucher_id} is already {v['status']}", field="voucher")
             self.lapse_holds(tx, voucher_id, force=True)
-            self._close_voucher(tx, voucher_id, "void", "voided", actor, {"reason": reason})
+            self._close_voucher(tx, voucher_id, Event.VOID, actor, {"reason": reason})
             return self.voucher_view(tx, voucher_id)
         return self.idempotent(key, ["void", voucher_id, reason, actor], work)
 
-    def _close_voucher(self, tx: Tx, voucher_id: str, event: str, status: str, actor: str, memo: dict) -> Decimal:
+    def _close_voucher(self, tx: Tx, voucher_id: str, event: Event, actor: str, memo: dict) -> Decimal:
+        status = VOUCHER_TRANSITIONS[event].to
         v = self._voucher_row(tx, voucher_id)
         left = self.balance(tx, account=f"voucher:{voucher_id}")
         postings = (Posting("voucher", voucher_id, -left), Posting("budget", f"{v['policy_id']}:{v['year']}", left)) \
@@ -230,7 +233,7 @@ class Lifecycle:
                             year=v["year"], voucher_id=voucher_id, memo={**memo, "returned": plain(left)},
                             postings=postings)
         tx.run("UPDATE vouchers SET status = ?, entry_id = ? WHERE id = ?", (status, entry, voucher_id))
-        if status == "voided":  # a voided voucher no longer claims its business
+        if event == Event.VOID:  # a voided voucher no longer claims its business
             tx.run("DELETE FROM claims WHERE voucher_id = ?", (voucher_id,))
         self.emit(tx, entry, f"voucher.{status}", [v["enterprise"], v["platform"]],
                   {"voucher_id": voucher_id, "returned": plain(left), **memo})
@@ -255,4 +258,4 @@ class Lifecycle:
     def issued_view(self, tx: Tx, voucher_id: str) -> dict:
         """The voucher as the answer that issued it showed it: its whole face available, nothing held."""
         view = self.voucher_view(tx, voucher_id)
-        return {**view, "available": view["face"], "held": "0.00", "status": "issued"}
+        return {**view, "available": view["face"], "held": "0.00", "status": VOUCHER_TRANSITIONS[Event.ISSUE].to}

@@ -16,6 +16,7 @@ from __future__ import annotations
 import decimal
 import re
 from decimal import Decimal
+from enum import StrEnum
 
 from voucher.errors import InputError, quote
 
@@ -27,12 +28,20 @@ ZERO = Decimal("0.00")
 MAX_YUAN = Decimal(10) ** 15
 """Larger than any budget in the sources (the largest is 5×10^7) by eight orders of magnitude."""
 
-ROUNDING_MODES = {
-    "ROUND_HALF_UP": decimal.ROUND_HALF_UP,  # 四舍五入, the usual rule for public funds
-    "ROUND_HALF_EVEN": decimal.ROUND_HALF_EVEN,
-    "ROUND_DOWN": decimal.ROUND_DOWN,  # never pays a fraction of a fen more than earned
-}
-DEFAULT_ROUNDING = "ROUND_HALF_UP"
+
+
+class Rounding(StrEnum):
+    """The rounding rules a policy file may name. A `decimal` rounding constant is its own name
+    (`decimal.ROUND_HALF_UP == "ROUND_HALF_UP"`), so each member is both the name and the constant."""
+
+    ROUND_HALF_UP = decimal.ROUND_HALF_UP  # 四舍五入, the usual rule for public funds
+    ROUND_HALF_EVEN = decimal.ROUND_HALF_EVEN
+    ROUND_DOWN = decimal.ROUND_DOWN  # never pays a fraction of a fen more than earned
+
+
+ROUNDING_MODES = Rounding
+"""The names a file may write, in order; `ROUNDING_MODES[name]` is the constant (a KeyError if unknown)."""
+DEFAULT_ROUNDING = Rounding.ROUND_HALF_UP
 
 # [0-9], not \d: \d (and Decimal()) also take full-width and other scripts' digits.
 _NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.([0-9]+))?")
@@ -123,11 +132,11 @@ def parse_rate(value: object, field: str) -> Decimal:
     return rate
 
 
-def rounding_mode(name: str) -> str:
+def rounding_mode(name: str) -> Rounding:
     try:
-        return ROUNDING_MODES[name]
-    except KeyError:
-        raise InputError("rounding", f"unknown rounding {quote(name)}; one of {', '.join(ROUNDING_MODES)}") from None
+        return Rounding(name)
+    except ValueError:
+        raise InputError("rounding", f"unknown rounding {quote(name)}; one of {', '.join(Rounding)}") from None
 
 
 def to_fen(amount: Decimal, rounding: str = decimal.ROUND_HALF_UP) -> Money:

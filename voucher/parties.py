@@ -12,6 +12,7 @@ import json
 from voucher.changes import require_admin
 from voucher.enterprise import Enterprise, validate_credit_code
 from voucher.errors import Forbidden, InputError, NotFound, quote
+from voucher.states import Event
 from voucher.store import Tx
 
 
@@ -27,7 +28,7 @@ class Parties:
 
         def work(tx: Tx) -> dict:
             row = tx.one("SELECT status FROM enterprises WHERE credit_code = ?", (enterprise.credit_code,))
-            entry = self.append(tx, "enterprise.register", actor=actor, enterprise=enterprise.credit_code,
+            entry = self.append(tx, Event.ENTERPRISE_REGISTER, actor=actor, enterprise=enterprise.credit_code,
                                 memo=enterprise.to_dict())
             profile = json.dumps(enterprise.to_dict(), ensure_ascii=False)
             if row:
@@ -50,7 +51,7 @@ class Parties:
             row = tx.one("SELECT status FROM parties WHERE id = ?", (party_id,))
             if row and row["status"] == "blacklisted":
                 raise Forbidden(f"{party_id} is blacklisted and cannot be onboarded", field="party_id")
-            entry = self.append(tx, "party.onboard", actor=actor, ref=party_id, memo={"kind": kind, "name": name})
+            entry = self.append(tx, Event.PARTY_ONBOARD, actor=actor, ref=party_id, memo={"kind": kind, "name": name})
             if row:
                 tx.run("UPDATE parties SET status = 'onboarded', kind = ?, name = ?, entry_id = ? WHERE id = ?",
                        (kind, name, entry, party_id))
@@ -64,7 +65,7 @@ class Parties:
         """A provider leaves, voluntarily or forced out (强制退出); it takes no new redemptions."""
         def work(tx: Tx) -> dict:
             self._party(tx, party_id)
-            entry = self.append(tx, "party.exit", actor=actor, ref=party_id, memo={"reason": reason, "forced": forced})
+            entry = self.append(tx, Event.PARTY_EXIT, actor=actor, ref=party_id, memo={"reason": reason, "forced": forced})
             tx.run("UPDATE parties SET status = 'exited', entry_id = ? WHERE id = ? AND status <> 'blacklisted'",
                    (entry, party_id))
             return {"id": party_id, "status": self._party(tx, party_id)["status"]}
@@ -80,7 +81,7 @@ class Parties:
             party = tx.one("SELECT id FROM parties WHERE id = ?", (subject,))
             if not enterprise and not party:
                 raise NotFound(f"no enterprise or party {quote(subject)}", field="subject")
-            entry = self.append(tx, "blacklist", actor=actor, enterprise=subject if enterprise else None,
+            entry = self.append(tx, Event.BLACKLIST, actor=actor, enterprise=subject if enterprise else None,
                                 ref=subject, memo={"reason": reason})
             tx.run("UPDATE enterprises SET status = 'blacklisted', entry_id = ? WHERE credit_code = ?", (entry, subject))
             tx.run("UPDATE parties SET status = 'blacklisted', entry_id = ? WHERE id = ?", (entry, subject))

@@ -10,13 +10,14 @@ from __future__ import annotations
 import hashlib
 import os
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import NamedTuple
 
 from voucher.errors import PolicyInvalid, quote
+from voucher.kinds import ConditionOp, FormulaBase, FormulaKind
 
 PolicyId = str
 IN_FORCE, DRAFT = "in_force", "draft"
@@ -26,7 +27,7 @@ class Condition(NamedTuple):
     """An eligibility test on the enterprise or the transaction, with the clause it comes from."""
 
     field: str  # "enterprise.local_tax", "transaction.province", "transaction.category"
-    op: str  # eq, ne, in, not_in, contains, not_contains
+    op: ConditionOp
     value: object
     clause: str
     roles: frozenset[str] = frozenset()  # the claimant roles it applies to; empty: every role
@@ -45,13 +46,16 @@ class Formula:
     Attributes:
         kind: rate (rate × base), fixed, by_category (a fixed amount per category) or
             milestones (an award for each threshold passed for the first time).
+        base: the transaction's field a rate multiplies and milestones compare (`base_of`);
+            `amount` is the only one today, and the schema refuses any other.
         aggregate: item (each transaction is one business) or year (a year's
             transactions are summed into one business, as Guiyang's 年度交易金额).
         rate: None when `rate_set_by` says an administrator sets it.
         rounding: a `decimal` rounding constant, applied once, to the fen.
+        note: the clause's words for the formula, shown with it (`Policy.detail`).
     """
 
-    kind: str
+    kind: FormulaKind
     aggregate: str = "item"
     rate: Decimal | None = None
     rate_set_by: str | None = None
@@ -61,8 +65,19 @@ class Formula:
     milestones: tuple[Milestone, ...] = ()
     once: frozenset[str] = frozenset()  # categories paid once per enterprise (首次认定)
     rounding: str = "ROUND_HALF_UP"
-    base: str = "amount"
+    base: FormulaBase = FormulaBase.AMOUNT
     note: str = ""
+
+    def base_of(self, tx) -> Decimal:
+        """The value of `tx` that the rate multiplies (milestones compare it): the field `base` names."""
+        try:
+            return _BASES[self.base](tx)
+        except KeyError:
+            raise PolicyInvalid(f"formula.base {quote(self.base)} is not one the calculator computes "
+                                f"(one of {', '.join(_BASES)})", field="formula.base") from None
+
+
+_BASES = {FormulaBase.AMOUNT: lambda tx: tx.amount}
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,9 +120,9 @@ class VoucherTerms:
     kind: str = "cash"
     validity_months: int | None = None
     month_end_rule: str = ""
-    transferable: bool = False
+    transferable: bool = False  # false (不得转让): only the holder spends it; true: any enterprise in good standing
     exclusive_group: str | None = None
-    one_claim_per_business: bool = True
+    one_claim_per_business: bool = True  # false: its grants claim no business, nor are refused for a claimed one
     settlement: str = "direct"  # direct | proof_confirm_settle (Jinan)
     clause: str = ""
 
@@ -156,11 +171,23 @@ class Policy:
     source: str = ""
     published_in: str = ""
     business_age_years: int = 1
-    extra: dict = field(default_factory=dict)
 
     def oldest_business_year(self, posted: date) -> int:
         """The earliest calendar year of a business the ledger still grants for when posted on `posted`."""
         return posted.year - self.business_age_years
+
+    def claim_groups(self) -> dict:
+        """The stacking and exclusive groups in which a grant claims its business; none where the file
+        says `one_claim_per_business = false`. As keyword arguments of `History.record` and `claimed_by`."""
+        if not self.voucher.one_claim_per_business:
+            return {"group": None, "exclusive": None}
+        return {"group": self.stacking.group, "exclusive": self.voucher.exclusive_group}
+
+    def claim_scopes(self) -> list[str]:
+        """The ledger's claim rows for one grant (`claims.scope`): its groups, as `group:` and `excl:` keys."""
+        groups = self.claim_groups()
+        return ([f"group:{groups['group']}"] if groups["group"] else []) + (
+            [f"excl:{groups['exclusive']}"] if groups["exclusive"] else [])
 
     def in_window(self, day: date) -> bool:
         return (self.valid_from is None or day >= self.valid_from) and (
@@ -185,14 +212,16 @@ class Policy:
                                  else e.value} for e in self.eligibility],
                 "formula": {"kind": f.kind, "aggregate": f.aggregate, "rate": str(f.rate) if f.rate is not None else None,
                             "rate_set_by": f.rate_set_by, "amount": f.amount, "amount_set_by": f.amount_set_by,
-                            "categories": dict(f.categories), "rounding": f.rounding,
+                            "categories": dict(f.categories), "rounding": f.rounding, "rate_base": f.base,
+                            "note": f.note,
                             "milestones": [{"key": m.key, "over": m.over, "award": m.award} for m in f.milestones]},
                 "threshold": None if not t else {"amount": t.amount, "inclusive": t.inclusive, "on": t.on,
                                                  "clause": t.clause},
                 "caps": {**{k: x for k, x in caps.items() if x is not None}, "clause": c.clause},
                 "voucher": {"issues_voucher": v.issues_voucher, "kind": v.kind, "validity_months": v.validity_months,
                             "month_end_rule": v.month_end_rule, "transferable": v.transferable,
-                            "exclusive_group": v.exclusive_group, "settlement": v.settlement},
+                            "exclusive_group": v.exclusive_group, "settlement": v.settlement,
+                            "one_claim_per_business": v.one_claim_per_business},
                 "stacking": {"group": s.group, "rule": s.rule, "clause": s.clause}}
 
     def window_text(self) -> str:

@@ -9,7 +9,8 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 
 from voucher.enterprise import ROLES, Enterprise
 from voucher.errors import quote
-from voucher.money import ROUNDING_MODES
+from voucher.kinds import ConditionOp, FormulaBase, FormulaKind
+from voucher.money import Rounding
 from voucher.transactions import FIELDS, KINDS
 from voucher.policy import (
     DRAFT, IN_FORCE, Caps, Condition, Formula, Milestone, Policy, PolicyError, Stacking, Threshold,
@@ -34,7 +35,7 @@ class _Strict(Schema):
 
 class ConditionSchema(_Strict):
     field = fields.String(required=True, validate=validate.OneOf(_CONDITION_FIELDS))
-    op = fields.String(required=True, validate=validate.OneOf(["eq", "ne", "in", "not_in", "contains", "not_contains"]))
+    op = fields.String(required=True, validate=validate.OneOf(list(ConditionOp)))
     value = fields.Raw(required=True)
     clause = fields.String(required=True)
     roles = fields.List(fields.String(validate=validate.OneOf(sorted(ROLES))), load_default=list,
@@ -48,7 +49,7 @@ class MilestoneSchema(_Strict):
 
 
 class FormulaSchema(_Strict):
-    kind = fields.String(required=True, validate=validate.OneOf(["rate", "fixed", "by_category", "milestones"]))
+    kind = fields.String(required=True, validate=validate.OneOf(list(FormulaKind)))
     aggregate = fields.String(load_default="item", validate=validate.OneOf(["item", "year"]))
     rate = fields.Decimal(validate=validate.Range(min=0, max=1))
     rate_set_by = fields.String(validate=_ADMIN)
@@ -57,20 +58,20 @@ class FormulaSchema(_Strict):
     categories = fields.Dict(keys=fields.String(), values=_amount())
     milestones = fields.List(fields.Nested(MilestoneSchema))
     once = fields.List(fields.String(), load_default=list)
-    rounding = fields.String(load_default="ROUND_HALF_UP", validate=validate.OneOf(list(ROUNDING_MODES)))
-    base = fields.String(load_default="amount")
+    rounding = fields.String(load_default=Rounding.ROUND_HALF_UP, validate=validate.OneOf(list(Rounding)))
+    base = fields.String(load_default=FormulaBase.AMOUNT, validate=validate.OneOf(list(FormulaBase)))
     note = fields.String(load_default="")
 
     @validates_schema
     def _shape(self, data, **kwargs):
-        kind = data["kind"]
-        if kind == "rate" and ("rate" in data) == ("rate_set_by" in data):
+        kind = FormulaKind(data["kind"])
+        if kind == FormulaKind.RATE and ("rate" in data) == ("rate_set_by" in data):
             raise ValidationError("a rate formula needs exactly one of rate or rate_set_by", "rate")
-        if kind == "fixed" and ("amount" in data) == ("amount_set_by" in data):
+        if kind == FormulaKind.FIXED and ("amount" in data) == ("amount_set_by" in data):
             raise ValidationError("a fixed formula needs exactly one of amount or amount_set_by", "amount")
-        if kind == "by_category" and not data.get("categories"):
+        if kind == FormulaKind.BY_CATEGORY and not data.get("categories"):
             raise ValidationError("a by_category formula needs categories", "categories")
-        if kind == "milestones" and not data.get("milestones"):
+        if kind == FormulaKind.MILESTONES and not data.get("milestones"):
             raise ValidationError("a milestones formula needs milestones", "milestones")
 
 
@@ -176,13 +177,13 @@ def build_policy(data: dict, *, version: str, source: str) -> Policy | list[Poli
         return [PolicyError(source, f, m) for f, m in _flatten(exc.messages)]
     f = d["formula"]
     formula = Formula(
-        kind=f["kind"], aggregate=f["aggregate"], rate=f.get("rate"), rate_set_by=f.get("rate_set_by"),
+        kind=FormulaKind(f["kind"]), aggregate=f["aggregate"], rate=f.get("rate"), rate_set_by=f.get("rate_set_by"),
         amount=f.get("amount"), amount_set_by=f.get("amount_set_by"),
         categories=tuple(sorted((k, Decimal(v)) for k, v in f.get("categories", {}).items())),
         milestones=tuple(sorted((Milestone(m["over"], m["award"], m["key"]) for m in f.get("milestones", [])),
                                 key=lambda m: m.over)),
         once=frozenset(f["once"]),
-        rounding=ROUNDING_MODES[f["rounding"]], base=f["base"], note=f["note"],
+        rounding=Rounding(f["rounding"]), base=FormulaBase(f["base"]), note=f["note"],
     )
     t = d.get("threshold")
     s = d.get("stacking") or {"group": d["id"], "rule": "highest", "clause": ""}
@@ -194,7 +195,7 @@ def build_policy(data: dict, *, version: str, source: str) -> Policy | list[Poli
         business_age_years=d["business_age_years"], kinds=frozenset(d["kinds"]), roles=frozenset(d["roles"]), formula=formula,
         threshold=Threshold(t["amount"], t["inclusive"], t["on"], t["clause"]) if t else None,
         caps=Caps(**d["caps"]), voucher=VoucherTerms(**d["voucher"]), stacking=Stacking(**s),
-        eligibility=tuple(Condition(c["field"], c["op"], c["value"], c["clause"], frozenset(c["roles"]))
+        eligibility=tuple(Condition(c["field"], ConditionOp(c["op"]), c["value"], c["clause"], frozenset(c["roles"]))
                           for c in d["eligibility"]),
         interpretation=tuple(d["interpretation"]), source=source,
     )

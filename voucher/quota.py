@@ -20,6 +20,7 @@ from voucher.history import History
 from voucher.money import parse_money, parse_rate
 from voucher.policy import Policy, PolicyTable
 from voucher.results import Grant
+from voucher.states import Event, VoucherStatus
 from voucher.store import Tx, from_fen
 from voucher.transactions import Transaction
 
@@ -51,7 +52,7 @@ class Quota:
                 h.granted_year[(p.id, row["year"])] += used
                 h.granted_total[p.id] += used
             for row in tx.rows("SELECT year, once_keys FROM vouchers WHERE policy_id = ? AND enterprise = ? "
-                               "AND status <> 'voided'", (p.id, code)):
+                               "AND status <> ?", (p.id, code, VoucherStatus.VOIDED)):
                 h.claims[p.id] += 1
                 h.years[p.id].add(row["year"])
                 h.once_keys.update((p.id, k) for k in json.loads(row["once_keys"] or "[]"))
@@ -60,7 +61,8 @@ class Quota:
                                 "AND policy_id = ? AND year = ?", (p.id, year))
                 h.pool_used[(p.id, year)] = from_fen(used)
                 h.pool_awards[(p.id, year)] = tx.value("SELECT COUNT(*) FROM vouchers WHERE policy_id = ? "
-                                                       "AND year = ? AND status <> 'voided'", (p.id, year))
+                                                       "AND year = ? AND status <> ?",
+                                                       (p.id, year, VoucherStatus.VOIDED))
         if business:
             for row in tx.rows("SELECT scope, policy_id FROM claims WHERE business IN (?, ?) ORDER BY scope",
                                (claim_key(code, business, False), claim_key(code, business, True))):
@@ -79,7 +81,7 @@ class Quota:
         number = parse_rate(value, "value") if name == "rate" else parse_money(value, "value", positive=True)
 
         def work(tx: Tx) -> dict:
-            entry = self.append(tx, "parameter.set", actor=actor, policy_id=policy_id,
+            entry = self.append(tx, Event.PARAMETER_SET, actor=actor, policy_id=policy_id,
                                 memo={"name": name, "value": str(number)})
             tx.run("DELETE FROM parameters WHERE policy_id = ? AND name = ?", (policy_id, name))
             tx.insert("parameters", {"policy_id": policy_id, "name": name, "value": str(number), "entry_id": entry})

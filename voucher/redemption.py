@@ -16,13 +16,15 @@ from voucher.businesses import normal_key, required_key
 from voucher.errors import Conflict, Forbidden, InputError, NotFound, quote
 from voucher.journal import Posting
 from voucher.money import parse_money, plain
+from voucher.states import CLOSED, REDEMPTION_TRANSITIONS, Event, settlement_needs
+from voucher.states import RedemptionStatus as R
+from voucher.states import VoucherStatus as V
 from voucher.store import Tx, from_fen, to_fen_int
 
 SHA256 = re.compile(r"[0-9a-f]{64}")
-PROOF_FIRST = "proof_confirm_settle"
 
 
-def spend_status(redeemed: int, left: int) -> str:
+def spend_status(redeemed: int, left: int) -> V:
     """A live voucher's status from what its standing redemptions took and what is left (available + held).
 
     `issued` until something is redeemed; `redeemed` only when nothing is left, neither
@@ -30,23 +32,23 @@ def spend_status(redeemed: int, left: int) -> str:
     reversal or a lapsed hold moves it back; expired and voided are final and set elsewhere.
     """
     if redeemed <= 0:
-        return "issued"
-    return "redeemed" if left <= 0 else "partly_redeemed"
+        return V.ISSUED
+    return V.REDEEMED if left <= 0 else V.PARTLY_REDEEMED
 
 
 def restatus(tx: Tx, voucher_id: str) -> None:
     """Set a live voucher's status from the ledger (`spend_status`); a closed one keeps its status."""
     redeemed = tx.value("SELECT COALESCE(SUM(amount), 0) FROM redemptions WHERE voucher_id = ? "
-                        "AND status <> 'reversed'", (voucher_id,))
+                        "AND status <> ?", (voucher_id, R.REVERSED))
     left = tx.value("SELECT COALESCE(SUM(amount), 0) FROM postings WHERE account IN (?, ?)",
                     (f"voucher:{voucher_id}", f"hold:{voucher_id}"))
-    tx.run("UPDATE vouchers SET status = ? WHERE id = ? AND status NOT IN ('expired', 'voided')",
-           (spend_status(int(redeemed), int(left)), voucher_id))
+    tx.run("UPDATE vouchers SET status = ? WHERE id = ? AND status NOT IN (?, ?)",
+           (spend_status(int(redeemed), int(left)), voucher_id, *sorted(CLOSED)))
 
 
 def restatus_all(tx: Tx) -> None:
     """Schema step 0003_idem_voucher_status: every live voucher's status by `spend_status`."""
-    for v in tx.rows("SELECT id FROM vouchers WHERE status NOT IN ('expired', 'voided')"):
+    for v in tx.rows("SELECT id FROM vouchers WHERE status NOT IN (?, ?)", tuple(sorted(CLOSED))):
         restatus(tx, v["id"])
 
 
@@ -65,7 +67,7 @@ class Redemptions:
             self._party(tx, platform, onboarded=True)
             expires_at = self.now() + timedelta(seconds=ttl_seconds)
             hold_id = f"H{self.next_id(tx)}"
-            entry = self.append(tx, "hold", actor=actor, enterprise=v["enterprise"], policy_id=v["policy_id"],
+            entry = self.append(tx, Event.HOLD, actor=actor, enterprise=v["enterprise"], policy_id=v["policy_id"],
                                 year=v["year"], voucher_id=voucher_id, ref=hold_id,
                                 memo={"platform": platform, "expires_at": expires_at.isoformat()},
                                 postings=(Posting("voucher", voucher_id, -value), Posting("hold", voucher_id, value)))
@@ -140,13 +142,14 @@ class Redemptions:
         self._party(tx, party, onboarded=True)
         red_id = f"R{self.next_id(tx)}"
         spent_from = "hold" if hold_id else "voucher"
-        entry = self.append(tx, "redeem", actor=actor, enterprise=v["enterprise"], policy_id=v["policy_id"],
+        entry = self.append(tx, Event.REDEEM, actor=actor, enterprise=v["enterprise"], policy_id=v["policy_id"],
                             year=v["year"], voucher_id=v["id"], ref=red_id,
                             memo={"party": party, "invoice": invoice, "source": source, "hold": hold_id},
                             postings=(Posting(spent_from, v["id"], -value),
                                       Posting("receivable", party, value, party=party)))
         tx.insert("redemptions", {"id": red_id, "voucher_id": v["id"], "party": party, "amount": to_fen_int(value),
-                                  "invoice": invoice, "invoice_key": normal_key(invoice), "status": "redeemed",
+                                  "invoice": invoice, "invoice_key": normal_key(invoice),
+                                  "status": REDEMPTION_TRANSITIONS[Event.REDEEM].to,
                                   "hold_id": hold_id, "entry_id": entry})
         restatus(tx, v["id"])
         view = self.redemption_view(tx, red_id)
@@ -157,8 +160,10 @@ class Redemptions:
         """The voucher, if `enterprise` holds it, it is live today and it has `value` unspent."""
         v = self._voucher_row(tx, voucher_id)
         if v["enterprise"] != enterprise:
-            raise Forbidden(f"voucher {voucher_id} belongs to another enterprise; vouchers are not transferable "
-                            "(不得转让)", field="voucher")
+            if not self.table.get(v["policy_id"]).voucher.transferable:
+                raise Forbidden(f"voucher {voucher_id} belongs to another enterprise; vouchers are not transferable "
+                                "(不得转让)", field="voucher")
+            self._enterprise(tx, enterprise)  # transferable: the one who spends it is in good standing too
         self._live(tx, v)
         self.lapse_holds(tx, voucher_id)
         available = self.balance(tx, account=f"voucher:{voucher_id}")
@@ -170,7 +175,7 @@ class Redemptions:
     def _live(self, tx: Tx, v: dict) -> dict:
         """The voucher row, if it may be spent today: not closed, not past its last day, its holder in good standing."""
         self._enterprise(tx, v["enterprise"])
-        if v["status"] in ("expired", "voided"):
+        if v["status"] in CLOSED:
             raise Conflict(f"voucher {v['id']} is {v['status']}", field="voucher")
         if v["expires_on"] and self.today() > date.fromisoformat(v["expires_on"]):
             raise Conflict(f"voucher {v['id']} expired after {v['expires_on']} (逾期作废)", field="voucher")
@@ -192,28 +197,27 @@ class Redemptions:
         """The provider's proof of service, stored as the SHA-256 of the file, bound to the redemption."""
         if not isinstance(file_hash, str) or not SHA256.fullmatch(file_hash):
             raise InputError("file_hash", "must be the file's SHA-256 as 64 lowercase hex digits")
-        return self._step(redemption_id, "proof", party=party, actor=actor, key=key, needs={"redeemed"},
-                          status="proof_uploaded", set_={"proof_hash": file_hash}, memo={"file_hash": file_hash})
+        return self._step(redemption_id, Event.PROOF, party=party, actor=actor, key=key,
+                          set_={"proof_hash": file_hash}, memo={"file_hash": file_hash})
 
     def confirm(self, redemption_id: str, *, enterprise: str, rating: int, actor: str, key: str | None = None) -> dict:
         """The holder confirms the service was done and rates it (1-5), the basis for paying."""
         if not isinstance(rating, int) or isinstance(rating, bool) or not 1 <= rating <= 5:
             raise InputError("rating", "must be a whole number from 1 to 5")
-        return self._step(redemption_id, "confirm", holder=enterprise, actor=actor, key=key, needs={"proof_uploaded"},
-                          status="confirmed", set_={"rating": rating}, memo={"rating": rating})
+        return self._step(redemption_id, Event.CONFIRM, holder=enterprise, actor=actor, key=key,
+                          set_={"rating": rating}, memo={"rating": rating})
 
     def request_settlement(self, redemption_id: str, *, party: str, actor: str, key: str | None = None) -> dict:
-        return self._step(redemption_id, "settle.request", party=party, actor=actor, key=key,
-                          needs=None, status="settlement_requested")
+        return self._step(redemption_id, Event.SETTLE_REQUEST, party=party, actor=actor, key=key)
 
     def approve_settlement(self, redemption_id: str, *, actor: str, key: str | None = None) -> dict:
-        return self._step(redemption_id, "settle.approve", actor=actor, key=key, needs={"settlement_requested"},
-                          status="approved", set_={"approved_by": actor}, event_type="settlement.approved")
+        return self._step(redemption_id, Event.SETTLE_APPROVE, actor=actor, key=key, set_={"approved_by": actor},
+                          event_type="settlement.approved")
 
     def pay(self, redemption_id: str, *, actor: str, key: str | None = None) -> dict:
         """拨付: moves the receivable to paid. The approver may not also pay (four eyes)."""
-        return self._step(redemption_id, "pay", actor=actor, key=key, needs={"approved"}, status="paid",
-                          set_={"paid_by": actor}, event_type="settlement.paid", money=("receivable", "paid"))
+        return self._step(redemption_id, Event.PAY, actor=actor, key=key, set_={"paid_by": actor},
+                          event_type="settlement.paid", money=("receivable", "paid"))
 
     def clawback(self, redemption_id: str, *, reason: str, actor: str, key: str | None = None) -> dict:
         """Fraud found later (套取财政资金): the redeemed value returns to the policy's budget."""
@@ -222,16 +226,17 @@ class Redemptions:
 
         def work(tx: Tx) -> dict:
             r, v = self._redemption(tx, redemption_id)
-            if r["status"] in ("clawed_back", "reversed"):
+            if r["status"] not in REDEMPTION_TRANSITIONS[Event.CLAWBACK].needs:
                 raise Conflict(f"redemption {redemption_id} is already {r['status']}", field="redemption")
-            sits = "paid" if r["status"] == "paid" else "receivable"
+            sits = "paid" if r["status"] == R.PAID else "receivable"
             value = from_fen(r["amount"])
-            entry = self.append(tx, "clawback", actor=actor, enterprise=v["enterprise"], policy_id=v["policy_id"],
+            entry = self.append(tx, Event.CLAWBACK, actor=actor, enterprise=v["enterprise"], policy_id=v["policy_id"],
                                 year=v["year"], voucher_id=v["id"], ref=redemption_id,
                                 memo={"reason": reason, "from": sits, "recover_from": r["party"]},
                                 postings=(Posting(sits, r["party"], -value, party=r["party"]),
                                           Posting("budget", f"{v['policy_id']}:{v['year']}", value)))
-            tx.run("UPDATE redemptions SET status = 'clawed_back', entry_id = ? WHERE id = ?", (entry, redemption_id))
+            tx.run("UPDATE redemptions SET status = ?, entry_id = ? WHERE id = ?",
+                   (REDEMPTION_TRANSITIONS[Event.CLAWBACK].to, entry, redemption_id))
             return self.redemption_view(tx, redemption_id)
         return self.idempotent(key, ["clawback", redemption_id, reason, actor], work)
 
@@ -244,16 +249,16 @@ class Redemptions:
             original = tx.one("SELECT * FROM entries WHERE id = ?", (entry_id,))
             if not original:
                 raise NotFound(f"no entry {entry_id}", field="entry_id")
-            if original["event"] != "redeem":
+            if original["event"] != Event.REDEEM:
                 raise Conflict(f"entry {entry_id} is a {original['event']}; only a redemption is reversed this way "
                                "(void a voucher, claw back a payment)", field="entry_id")
             r, v = self._redemption(tx, original["ref"])
-            if r["status"] not in ("redeemed", "proof_uploaded", "confirmed"):
+            if r["status"] not in REDEMPTION_TRANSITIONS[Event.REVERSE].needs:
                 raise Conflict(f"redemption {r['id']} is {r['status']}; too late to reverse", field="entry_id")
             legs = tx.rows("SELECT kind, account, party, amount FROM postings WHERE entry_id = ? ORDER BY n", (entry_id,))
             # The value goes back where it came from: the voucher, or, once the voucher is closed (its
             # unspent value already returned by expiry or voiding), the budget, so none is stranded.
-            closed = v["status"] in ("expired", "voided")
+            closed = v["status"] in CLOSED
 
             def undo(leg: dict) -> Posting:
                 kind, account = leg["kind"], leg["account"].split(":", 1)[1]
@@ -261,16 +266,17 @@ class Redemptions:
                     kind, account = ("budget", f"{v['policy_id']}:{v['year']}") if closed else ("voucher", account)
                 return Posting(kind, account, -from_fen(leg["amount"]), party=leg["party"] or "")
             postings = tuple(undo(leg) for leg in legs)
-            entry = self.append(tx, "reverse", actor=actor, enterprise=v["enterprise"], policy_id=v["policy_id"],
+            entry = self.append(tx, Event.REVERSE, actor=actor, enterprise=v["enterprise"], policy_id=v["policy_id"],
                                 year=v["year"], voucher_id=v["id"], ref=r["id"], reverses=entry_id,
                                 memo={"reason": reason}, postings=postings)
-            tx.run("UPDATE redemptions SET status = 'reversed', entry_id = ? WHERE id = ?", (entry, r["id"]))
+            tx.run("UPDATE redemptions SET status = ?, entry_id = ? WHERE id = ?",
+                   (REDEMPTION_TRANSITIONS[Event.REVERSE].to, entry, r["id"]))
             restatus(tx, v["id"])
             return {"entry_id": entry, "reverses": entry_id, "redemption": self.redemption_view(tx, r["id"])}
         return self.idempotent(key, ["reverse", entry_id, reason, actor], work)
 
-    def _step(self, redemption_id: str, event: str, *, actor: str, key: str | None, needs: set | None,
-              status: str, party: str | None = None, holder: str | None = None, set_: dict | None = None,
+    def _step(self, redemption_id: str, event: Event, *, actor: str, key: str | None, party: str | None = None,
+              holder: str | None = None, set_: dict | None = None,
               memo: dict | None = None, event_type: str | None = None, money: tuple | None = None) -> dict:
         def work(tx: Tx) -> dict:
             r, v = self._redemption(tx, redemption_id)
@@ -281,21 +287,22 @@ class Redemptions:
                 self._party(tx, party, onboarded=True)
             if holder is not None and v["enterprise"] != holder:
                 raise Forbidden(f"only the holder of {v['id']} may confirm", field="redemption")
-            allowed = needs
-            if allowed is None:  # a settlement request follows confirmation where the policy asks for proof
-                allowed = {"confirmed"} if policy.voucher.settlement == PROOF_FIRST else {"redeemed", "confirmed"}
+            allowed, status = REDEMPTION_TRANSITIONS[event]
+            if event == Event.SETTLE_REQUEST:  # it follows confirmation where the policy asks for proof
+                allowed = settlement_needs(policy.voucher.settlement)
             if r["status"] not in allowed:
                 raise Conflict(f"redemption {redemption_id} is {r['status']}; {event} needs "
                                f"{' or '.join(sorted(allowed))} first", field="redemption")
-            if event == "pay" and r["approved_by"] == actor:
+            if event == Event.PAY and r["approved_by"] == actor:
                 raise Forbidden(f"{actor} approved this settlement and may not also pay it (four eyes)", field="actor")
-            if event == "pay":  # the journal, not the status row (which a hand edit can set back), says if it was paid
+            if event == Event.PAY:  # the journal, not the status row (which a hand edit can set back), says if it was paid
                 done = tx.one("SELECT id, event FROM entries WHERE voucher_id = ? AND ref = ? AND event IN "
-                              "('pay', 'clawback', 'reverse') ORDER BY id LIMIT 1", (v["id"], redemption_id))
+                              "(?, ?, ?) ORDER BY id LIMIT 1",
+                              (v["id"], redemption_id, Event.PAY, Event.CLAWBACK, Event.REVERSE))
                 if done:
                     raise Conflict(f"redemption {redemption_id} was already settled by entry {done['id']} "
                                    f"({done['event']}); the journal holds no second payment", field="redemption")
-            if event in ("settle.approve", "pay"):
+            if event in (Event.SETTLE_APPROVE, Event.PAY):
                 self._enterprise(tx, v["enterprise"])  # a blacklisted holder's claims are not paid
                 if self._party(tx, r["party"])["status"] == "blacklisted":
                     raise Forbidden(f"{r['party']} is blacklisted (列入黑名单); its claims are not paid", field="party")

@@ -11,6 +11,7 @@ from typing import IO
 from voucher.errors import InputError, NotFound
 from voucher.journal import equal_to
 from voucher.money import plain
+from voucher.states import Event
 from voucher.store import from_fen
 
 ENTRY_FILTERS = ("enterprise", "policy_id", "year", "voucher_id", "event")
@@ -135,14 +136,14 @@ class Reports:
         def total(event: str, kind: str, sign: int = 1):
             return from_fen(sign * sums.get((event, kind), 0))
 
-        granted = total("issue", "voucher")
-        returned = sum((total(e, "budget") for e in ("expire", "void", "clawback", "reverse")), from_fen(0))
+        granted = total(Event.ISSUE, "voucher")
+        returned = sum((total(e, "budget") for e in (Event.EXPIRE, Event.VOID, Event.CLAWBACK, Event.REVERSE)), from_fen(0))
         net = granted - returned
         report = {"policy_id": policy_id, "year": year, "vouchers": vouchers, "enterprises": enterprises,
                   "granted": plain(granted),
-                  "redeemed": plain(total("redeem", "receivable") - total("reverse", "receivable", -1)),
-                  "paid": plain(total("pay", "paid")), "expired": plain(total("expire", "budget")),
-                  "voided": plain(total("void", "budget")), "clawed_back": plain(total("clawback", "budget")),
+                  "redeemed": plain(total(Event.REDEEM, "receivable") - total(Event.REVERSE, "receivable", -1)),
+                  "paid": plain(total(Event.PAY, "paid")), "expired": plain(total(Event.EXPIRE, "budget")),
+                  "voided": plain(total(Event.VOID, "budget")), "clawed_back": plain(total(Event.CLAWBACK, "budget")),
                   "net_granted": plain(net), "pool": None, "pool_left": None}
         if policy.caps.pool_year is not None:
             report["pool"] = plain(policy.caps.pool_year)

@@ -38,6 +38,7 @@ from urllib.parse import urlsplit
 
 from voucher.errors import NotFound, quote
 from voucher.journal import Journal
+from voucher.states import LIVE
 from voucher.store import open_store
 
 EVENT_TYPES = ("voucher.issued", "voucher.expiring", "voucher.expired", "voucher.voided", "voucher.redeemed",
@@ -169,10 +170,10 @@ class Worker:
         today = today or self.journal.today()
         with self.store.write() as tx:
             rows = tx.rows("SELECT id, enterprise, platform, policy_id, expires_on, entry_id FROM vouchers "
-                           "WHERE status IN ('issued', 'partly_redeemed', 'redeemed') AND expires_on IS NOT NULL "
+                           "WHERE status IN (?, ?, ?) AND expires_on IS NOT NULL "
                            "AND expires_on >= ? AND expires_on <= ? AND id NOT IN (SELECT voucher_id FROM webhook_notices "
                            "WHERE type = 'voucher.expiring') ORDER BY id",
-                           (today.isoformat(), (today + timedelta(days=EXPIRING_DAYS)).isoformat()))
+                           (*sorted(LIVE), today.isoformat(), (today + timedelta(days=EXPIRING_DAYS)).isoformat()))
             sent = 0
             for v in rows:
                 available = self.journal.balance(tx, account=f"voucher:{v['id']}")

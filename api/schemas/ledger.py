@@ -11,6 +11,7 @@ from marshmallow import Schema, fields
 
 from api.fields import Money, SignedMoney
 from api.schemas.policy import Opt
+from voucher.states import RedemptionStatus, VoucherStatus
 
 Str = fields.String
 Int = fields.Integer
@@ -47,7 +48,7 @@ class VoucherOut(Schema):
     issued_on = date_str(required=True)
     expires_on = Opt(date_str(required=True))
     status = Str(required=True, metadata={
-        "enum": ["issued", "partly_redeemed", "redeemed", "expired", "voided"],
+        "enum": [s.value for s in VoucherStatus],
         "description": "issued: nothing redeemed; partly_redeemed: some redeemed, `available` (and `held`) left; "
                        "redeemed: nothing left, neither available nor held; expired, voided: closed, the rest "
                        "returned to the budget. A reversed redemption moves it back."})
@@ -63,8 +64,7 @@ class RedemptionOut(Schema):
     party = Str(required=True)
     amount = Money(required=True)
     invoice = Str(required=True)
-    status = Str(required=True, metadata={"enum": ["redeemed", "proof_uploaded", "confirmed", "settlement_requested",
-                                                   "approved", "paid", "clawed_back", "reversed"]})
+    status = Str(required=True, metadata={"enum": [s.value for s in RedemptionStatus]})
     proof_hash = Opt(Str(required=True))
     rating = Opt(Int(required=True))
     approved_by = Opt(Str(required=True))

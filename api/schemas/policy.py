@@ -5,6 +5,8 @@ from __future__ import annotations
 from marshmallow import Schema, fields
 
 from api.fields import Money
+from voucher.kinds import ConditionOp, FormulaBase, FormulaKind
+from voucher.money import Rounding
 
 Str = fields.String
 
@@ -33,7 +35,7 @@ class PolicySummary(Schema):
 
 class Condition(Schema):
     field = Str(required=True)
-    op = Str(required=True)
+    op = Str(required=True, metadata={"enum": [o.value for o in ConditionOp]})
     value = fields.Raw(required=True, allow_none=True)
     clause = Str(required=True)
     roles = fields.List(Str(), required=True,
@@ -47,7 +49,7 @@ class Milestone(Schema):
 
 
 class Formula(Schema):
-    kind = Str(required=True)
+    kind = Str(required=True, metadata={"enum": [k.value for k in FormulaKind]})
     aggregate = Str(required=True)
     rate = Opt(Str(required=True))
     rate_set_by = Opt(Str(required=True))
@@ -55,7 +57,11 @@ class Formula(Schema):
     amount_set_by = Opt(Str(required=True))
     categories = fields.Dict(keys=Str(), values=Money(), required=True)
     milestones = fields.List(fields.Nested(Milestone), required=True)
-    rounding = Str(required=True)
+    rounding = Str(required=True, metadata={"enum": [r.value for r in Rounding]})
+    rate_base = Str(required=True, metadata={
+        "enum": [b.value for b in FormulaBase],
+        "description": "The file's formula.base: the transaction's field a rate multiplies (milestones compare)."})
+    note = Str(required=True, metadata={"description": "The clause's words for the formula."})
 
 
 class Threshold(Schema):
@@ -84,6 +90,9 @@ class VoucherTerms(Schema):
     transferable = fields.Boolean(required=True)
     exclusive_group = Opt(Str(required=True))
     settlement = Str(required=True)
+    one_claim_per_business = fields.Boolean(required=True, metadata={
+        "description": "true: a grant claims its business in the stacking (and exclusive) group, and a business "
+                       "already claimed there is refused; false: it claims none."})
 
 
 class Stacking(Schema):

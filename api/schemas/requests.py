@@ -17,6 +17,7 @@ from voucher.enterprise import ROLES, Enterprise
 from voucher.errors import InputError
 from voucher.history import History
 from voucher.money import plain
+from voucher.states import VoucherStatus
 from voucher.transactions import KINDS, transaction_from_dict
 
 MAX_TRANSACTIONS = 10_000
@@ -270,7 +271,7 @@ class EntriesQuery(Schema):
 class VouchersQuery(Schema):
     enterprise = CreditCode()
     policy_id = Id()
-    status = fields.String(validate=validate.OneOf(["issued", "partly_redeemed", "redeemed", "expired", "voided"]))
+    status = fields.String(validate=validate.OneOf([s.value for s in VoucherStatus]))
     after = Text(validate=ID, metadata={"description": "Cursor: the `next` of the previous page."})
     limit = fields.Integer(load_default=100, validate=validate.Range(1, 1000))
 
