@@ -33,7 +33,7 @@ from voucher.enterprise import Enterprise
 from voucher.errors import quote
 from voucher.history import History
 from voucher.kinds import FormulaKind
-from voucher.money import ZERO, to_fen
+from voucher.money import ZERO, round_to_fen
 from voucher.policy import DRAFT, Policy, PolicyTable
 from voucher.results import CAP_NAMES, CapStep, Estimate, Grant, PolicyResult, Refusal
 from voucher.transactions import Transaction
@@ -171,7 +171,7 @@ class Calculation:
             if rate is None:
                 return Refusal("unset", "the source gives no rate; an administrator must set it "
                                f"(parameter {p.id}.rate)", tx.id)
-            return (raw := f.base_of(tx) * rate), rate, to_fen(raw, f.rounding), "", ()
+            return (raw := f.base_of(tx) * rate), rate, round_to_fen(raw, f.rounding), "", ()
         if f.kind == FormulaKind.FIXED:
             amount = self._value(p, "amount")
             if amount is None:
@@ -311,12 +311,12 @@ class Calculation:
         for level, limit, _ in r.count_caps:
             if self._count_used(level, p.id, year, coming) >= limit:
                 return ZERO
-        offer = to_fen(p.formula.base_of(tx) * rate, p.formula.rounding)
+        offer = round_to_fen(p.formula.base_of(tx) * rate, p.formula.rounding)
         for level, limit in r.money_caps:
             years = [acc] if level != "per_entity_total" else [a for (pid, _), a in self.years.items() if pid == p.id]
             accrued = sum((a.kept for a in years), ZERO) * rate
             room = limit - self._used(level, p.id, year) - accrued
-            offer = min(offer, max(to_fen(room, p.formula.rounding), ZERO))
+            offer = min(offer, max(round_to_fen(room, p.formula.rounding), ZERO))
         return offer
 
     def _offer(self, r: _Rule, tx: Transaction):
@@ -380,7 +380,7 @@ class Calculation:
                                         f"set it (parameter {p.id}.rate)", business))
                 continue
             raw = acc.kept * rate
-            before = to_fen(raw, p.formula.rounding)
+            before = round_to_fen(raw, p.formula.rounding)
             amount, steps, refusal = self._caps(r, self._cap_year(year), before)
             if refusal:
                 r.result.refuse(Refusal(refusal.code, f"{year}: {refusal.text}", business))

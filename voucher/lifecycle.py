@@ -122,7 +122,7 @@ class Lifecycle:
             today = self.today()  # caps count the year of issue, not the business's own date
             calc = Calculation(issuing, enterprise, parameters=self.parameters(tx, parameters),
                                issue_on=today, posted_on=today,
-                               history=self.history(tx, enterprise.credit_code, policies, t.id, (today.year,)))
+                               history=self.quota_used(tx, enterprise.credit_code, policies, t.id, (today.year,)))
             grants = [g for g in calc.feed(t) if g.amount > 0]
             not_issued = [{"policy_id": r.policy.id, "reasons": r.reasons()} for r in calc.results.values()
                           if not r.grants]

@@ -37,7 +37,7 @@ REFUSAL_ERRORS = {"cap": CapReached, "claimed": Conflict, "once": Conflict}
 class Quota:
     table: PolicyTable
 
-    def history(self, tx: Tx, code: str, policies: list[Policy], business: str | None = None,
+    def quota_used(self, tx: Tx, code: str, policies: list[Policy], business: str | None = None,
                 years: Iterable[int] = ()) -> History:
         """What counts against each cap now: net grants (issued less returned) read from the budget postings.
 
@@ -108,7 +108,7 @@ class Quota:
         today = self.today()
         calc = Calculation(self.table.subset((policy.id,)), enterprise, include_drafts=False,
                            parameters=self.parameters(tx, parameters), issue_on=today, posted_on=posted_on or today,
-                           history=self.history(tx, enterprise.credit_code, [policy], t.id, (today.year,)))
+                           history=self.quota_used(tx, enterprise.credit_code, [policy], t.id, (today.year,)))
         grants = calc.feed(t) + calc.finish()
         if grants and grants[0].amount > 0:
             return grants[0]

@@ -54,7 +54,7 @@ def registered(tx, code: str) -> Enterprise:
 
 def ledger_history(book, tx, code: str, years: set[int]):
     """The enterprise's own grants, and the shared pools in every year the transactions fall in."""
-    return book.history(tx, code, list(policy_table()), years=sorted(years))
+    return book.quota_used(tx, code, list(policy_table()), years=sorted(years))
 
 
 @blp.route("", methods=["POST"])
