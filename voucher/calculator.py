@@ -215,7 +215,7 @@ class Calculation:
 
     def _caps(self, r: _Rule, year: int, amount: Decimal) -> tuple[Decimal, tuple[CapStep, ...], Refusal | None]:
         """Apply each cap the clause names: the item, then the enterprise, then shared pools."""
-        pid, s = r.policy.id, self.state
+        pid = r.policy.id
         if amount <= 0:  # a zero base or rate: nothing to grant, and no quota or claim to spend on it
             return ZERO, (), Refusal("zero", f"nothing to grant: the amount before caps is {amount:,.2f}", "")
         for level, limit, what in r.count_caps:

@@ -7,8 +7,7 @@ import json
 import click
 
 from voucher.checkpoint import KEY_ENV, PUBLIC_KEY_ENV, keygen, load_private_key, take_checkpoint
-from voucher.cli import read_json_file
-from voucher.cli_ledger import _actor, _ledger, _show, json_option
+from voucher.cli_support import actor_of, json_option, ledger_of, read_json_file, show
 from voucher.errors import VoucherError
 
 
@@ -37,10 +36,10 @@ def verify_cmd(ctx, checkpoint_path, public_key):
     parameters) and, given one, a signed checkpoint. Lists every problem; exit 1 if there is one."""
     checkpoint = read_json_file(checkpoint_path, "--checkpoint", "checkpoint") if checkpoint_path else None
     try:
-        result = _ledger(ctx).verify(checkpoint=checkpoint, public_key=public_key)
+        result = ledger_of(ctx).verify(checkpoint=checkpoint, public_key=public_key)
     except VoucherError as exc:
         _refused(ctx, exc)
-    _show(ctx, result)
+    show(ctx, result)
     if not result["ok"]:
         ctx.exit(1)
 
@@ -59,7 +58,7 @@ def checkpoint_cmd(ctx, key, out):
     if not key:
         raise click.ClickException(f"no signing key: give --key FILE or set {KEY_ENV}")
     try:
-        body = take_checkpoint(_ledger(ctx), load_private_key(key, "--key"), actor=_actor(ctx))
+        body = take_checkpoint(ledger_of(ctx), load_private_key(key, "--key"), actor=actor_of(ctx))
     except VoucherError as exc:
         _refused(ctx, exc)
     out.write(json.dumps(body, ensure_ascii=False, indent=2) + "\n")

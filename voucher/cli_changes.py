@@ -10,8 +10,7 @@ from __future__ import annotations
 import click
 
 from voucher.changes import CHANGE_STATUSES
-from voucher.cli import BUSINESS_ID, CREDIT_CODE, read_json_file
-from voucher.cli_ledger import _actor, _ledger, _run, json_option
+from voucher.cli_support import BUSINESS_ID, CREDIT_CODE, actor_of, json_option, ledger_of, read_json_file, run_step
 
 
 @click.group("changes")
@@ -28,7 +27,7 @@ def changes() -> None:
 @click.pass_context
 def list_cmd(ctx, status, every, enterprise, limit):
     """The changes waiting for an administrator (or, with --all, every change)."""
-    _run(ctx, _ledger(ctx).enterprise_changes, enterprise=enterprise, status=None if every else status,
+    run_step(ctx, ledger_of(ctx).enterprise_changes, enterprise=enterprise, status=None if every else status,
          limit=limit)
 
 
@@ -38,7 +37,7 @@ def list_cmd(ctx, status, every, enterprise, limit):
 @click.pass_context
 def show_cmd(ctx, change_id):
     """One change: the fields, what they were, who submitted and who decided."""
-    _run(ctx, _ledger(ctx).enterprise_change, change_id)
+    run_step(ctx, ledger_of(ctx).enterprise_change, change_id)
 
 
 @changes.command("submit")
@@ -49,8 +48,8 @@ def show_cmd(ctx, change_id):
 @click.pass_context
 def submit_cmd(ctx, enterprise, path):
     """Submit a change on an enterprise's behalf (--actor names who asks); facts wait for approval."""
-    _run(ctx, _ledger(ctx).submit_enterprise_change, enterprise, read_json_file(path, "--changes", "changes"),
-         actor=_actor(ctx))
+    run_step(ctx, ledger_of(ctx).submit_enterprise_change, enterprise, read_json_file(path, "--changes", "changes"),
+         actor=actor_of(ctx))
 
 
 @changes.command("approve")
@@ -59,7 +58,7 @@ def submit_cmd(ctx, enterprise, path):
 @click.pass_context
 def approve_cmd(ctx, change_id):
     """Approve a change: its facts take effect now (recorded with the approving administrator)."""
-    _run(ctx, _ledger(ctx).approve_enterprise_change, change_id, actor=_actor(ctx))
+    run_step(ctx, ledger_of(ctx).approve_enterprise_change, change_id, actor=actor_of(ctx))
 
 
 @changes.command("reject")
@@ -69,4 +68,4 @@ def approve_cmd(ctx, change_id):
 @click.pass_context
 def reject_cmd(ctx, change_id, reason):
     """Reject a change, stating why; the profile stays as it is."""
-    _run(ctx, _ledger(ctx).reject_enterprise_change, change_id, reason=reason, actor=_actor(ctx))
+    run_step(ctx, ledger_of(ctx).reject_enterprise_change, change_id, reason=reason, actor=actor_of(ctx))

@@ -273,8 +273,3 @@ def keys_list(include_revoked: bool, as_json: bool, database_url: str | None) ->
         scope = ("scope " + ",".join(row["scope"])) if row["scope"] else ("unscoped" if row["role"] == "admin" else "")
         click.echo(f"{row['id']}  {row['role']:<10} {row['subject']:<24} {scope:<28} {row['name'] or ''}{revoked}"
                    .rstrip())
-
-
-def register(main: click.Group) -> None:
-    """Attach `keys` to the `voucher` command group (call from voucher/cli.py)."""
-    main.add_command(keys_cli)
