@@ -12,7 +12,7 @@ from voucher.errors import quote
 from voucher.kinds import ConditionOp, FormulaBase, FormulaKind
 from voucher.money import Rounding
 from voucher.transactions import FIELDS, KINDS
-from voucher.policy import (
+from voucher.policy_records import (
     DRAFT, IN_FORCE, Caps, Condition, Formula, Milestone, Policy, PolicyError, Stacking, Threshold,
     VoucherTerms,
 )
