@@ -3,25 +3,16 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from conftest import cli, run, sqlite_rows
 
-from voucher.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 PROFILE, TRANSACTIONS = str(EXAMPLES / "enterprise.json"), str(EXAMPLES / "transactions.csv")
 CODE = "91520100MA6H3K7P1R"  # examples/enterprise.json
-
-
-def run(*args: str, db: str | None = None, actor: str = "admin:li", code: int = 0):
-    prefix = ["--policies", str(ROOT / "policies")] + (["--db", db, "--actor", actor] if db else [])
-    result = CliRunner().invoke(main, [*prefix, *args])
-    assert result.exit_code == code, result.output
-    return result
 
 
 def test_policies_json_lists_every_scheme_by_id():
@@ -63,8 +54,7 @@ def test_estimate_of_the_example_table_and_json():
 def test_estimate_reads_json_lines_from_standard_input():
     lines = "\n".join(json.dumps({"id": f"C{i}", "date": "2026-03-01", "kind": "compute_purchase",
                                   "amount": "1000000.00", "province": "贵州省"}) for i in range(3))
-    result = CliRunner().invoke(main, ["--policies", str(ROOT / "policies"), "estimate", "--profile", PROFILE,
-                                       "--transactions", "-", "--format", "jsonl", "--json"], input=lines)
+    result = cli("estimate", "--profile", PROFILE, "--transactions", "-", "--format", "jsonl", "--json", stdin=lines)
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["total"] == "90000.00"  # 3 × 1,000,000 × 3%
 
@@ -132,11 +122,6 @@ def one_line(result, code: int = 1) -> str:
     assert "Traceback" not in result.output and result.stdout == ""
     assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: ")
     return result.stderr.removeprefix("error: ").rstrip("\n")
-
-
-def cli(*args: str, db: str | None = None, actor: str = "admin:li", stdin: bytes | None = None):
-    prefix = ["--policies", str(ROOT / "policies")] + (["--db", db, "--actor", actor] if db else [])
-    return CliRunner().invoke(main, [*prefix, *args], input=stdin)
 
 
 ROWS = "id,date,kind,amount,province,city\nGZ-1,2026-03-01,compute_purchase,1000000.00,贵州省,贵阳市\n"
@@ -243,12 +228,6 @@ def test_a_draft_is_explained_with_the_flag_as_the_cli_spells_it(tmp_path):
     assert "ask with include_drafts to" not in text
 
 
-def rows(path) -> dict:
-    with sqlite3.connect(path) as db:
-        names = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-        return {name: db.execute(f'SELECT * FROM "{name}"').fetchall() for name in names}
-
-
 @pytest.fixture
 def book(tmp_path) -> str:
     db = f"sqlite:///{tmp_path}/ledger.db"
@@ -285,9 +264,9 @@ def book(tmp_path) -> str:
         "party-with-space", "basic-date",
         "full-width-date", "full-width-year", "padded-year", "exponent-parameter", "short-date"])
 def test_bad_input_to_any_command_is_one_line_and_writes_nothing(book, tmp_path, args, code, said):
-    before = rows(tmp_path / "ledger.db")
+    before = sqlite_rows(tmp_path / "ledger.db")
     assert one_line(cli(*args, db=book), code=code) == said
-    assert rows(tmp_path / "ledger.db") == before
+    assert sqlite_rows(tmp_path / "ledger.db") == before
 
 
 def test_a_ledger_that_cannot_be_reached_is_one_line():

@@ -19,11 +19,12 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from conftest import credit_code
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from voucher.calculator import estimate
-from voucher.enterprise import ROLES, Enterprise, uscc_check_char
+from voucher.enterprise import ROLES, Enterprise
 from voucher.history import History
 from voucher.money import FEN, to_fen
 from voucher.policy import DRAFT, PolicyTable, load_policy_table
@@ -43,11 +44,6 @@ PARAMETERS = {p.id: {"rate": D("0.1")} if p.formula.rate_set_by else {"amount": 
 
 SETTINGS = settings(max_examples=200, deadline=None)
 FEW = settings(max_examples=60, deadline=None)
-
-
-def code(serial: int) -> str:
-    body = f"91520100{serial:09d}"
-    return body + uscc_check_char(body)
 
 
 def alone(policy_id: str) -> PolicyTable:
@@ -89,7 +85,7 @@ amounts = _cents.map(lambda c: D(c).scaleb(-2))
 
 enterprises = st.builds(
     Enterprise,
-    credit_code=st.integers(1, 10 ** 6).map(code),
+    credit_code=st.integers(1, 10 ** 6).map(credit_code),
     province=st.sampled_from(PROVINCES),
     city=st.sampled_from(CITIES),
     registered_province=st.sampled_from(PROVINCES),
@@ -166,7 +162,7 @@ def eligible_case(policy) -> tuple[Enterprise, Transaction]:
     ent, tx = eligible_fields(policy)
     start, end = window(policy)
     day = min(start + timedelta(days=30), end)
-    return Enterprise(credit_code=code(7), **ent), Transaction(id="B-1", date=day, amount=D("0"), **tx)
+    return Enterprise(credit_code=credit_code(7), **ent), Transaction(id="B-1", date=day, amount=D("0"), **tx)
 
 
 @st.composite
@@ -306,7 +302,7 @@ def test_invariants_when_policies_apply(case, history, include_drafts):
     check_invariants(result, txs, before, include_drafts)
 
 
-GUIZHOU_ENTERPRISE = Enterprise(code(1), province="贵州省", city="贵阳市", local_tax=True, exchange_certified=True,
+GUIZHOU_ENTERPRISE = Enterprise(credit_code(1), province="贵州省", city="贵阳市", local_tax=True, exchange_certified=True,
                                 legal_person=True, roles=frozenset({"demand"}))
 
 
@@ -520,7 +516,7 @@ def test_stacking_does_not_lose_a_business_to_the_one_year_rule():
 
 
 def test_a_business_granted_under_two_groups_is_claimed_once():
-    enterprise = Enterprise(code(3), city="杭州市")
+    enterprise = Enterprise(credit_code(3), city="杭州市")
     contract = Transaction("C-1", date(2025, 1, 1), "compute_purchase", D("1000000"), province="贵州省")
     result = estimate(TABLE, enterprise, [contract, contract],
                       parameters={"hangzhou-compute-voucher": {"rate": D("0.1")}})
