@@ -236,9 +236,10 @@ def pg_url_fixture():
 # --- a webhook receiver and a clock for the worker ---------------------------------------------
 
 class Receiver:
-    """Records every POST; answers with the next status in `statuses` (then 200)."""
+    """Records every POST; answers with the next status in `statuses` (then 200). Listens on `port`
+    (default: any free one) once `thread` is started."""
 
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
         self.received: list[tuple[dict, bytes]] = []
         self.paths: list[str] = []
         self.statuses: list[int] = []
@@ -256,7 +257,7 @@ class Receiver:
             def log_message(self, *args) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
