@@ -255,3 +255,24 @@ def test_readyz_is_503_when_the_database_cannot_be_reached(tmp_path, url):
     assert (body["code"], body["detail"]) == ("unavailable", "the database does not answer")
     assert r.headers["Retry-After"] == "1"
     app.extensions["voucher"].close()
+
+
+def test_the_error_handlers_shape_whatever_reaches_them(app):
+    """The handlers called directly, for what Flask's routing rarely hands them: each answer is problem+json."""
+    from werkzeug.exceptions import InternalServerError, NotFound as RouteNotFound
+
+    from api.errors import flatten, handle_http_exception, handle_unexpected, http_code
+
+    assert flatten({"transactions": [{"amount": ["bad"]}, {"date": ["worse"]}]}) == [
+        {"field": "transactions.amount", "reason": "bad"}, {"field": "transactions.date", "reason": "worse"}]
+    assert flatten({"profile": 5}) == [{"field": "profile", "reason": "5"}]
+    assert flatten(None) == [{"field": "body", "reason": "None"}]
+    assert (http_code(413), http_code(599)) == ("request_entity_too_large", "http_error")
+    with app.test_request_context():
+        routed = handle_unexpected(RouteNotFound())
+        assert (routed.status_code, routed.get_json()["code"]) == (404, "not_found")
+        domain = handle_unexpected(NotFound("no voucher \"V9\"", field="voucher"))
+        assert (domain.status_code, domain.get_json()["field"]) == (404, "voucher")
+        wrapped = handle_http_exception(InternalServerError(original_exception=RuntimeError("secret")))
+        assert (wrapped.status_code, wrapped.get_json()["code"]) == (500, "internal_error")
+        assert "secret" not in wrapped.get_data(as_text=True)
