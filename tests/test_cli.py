@@ -6,7 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from conftest import cli, run, sqlite_rows
+
+from voucher.cli import main
 
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,6 +26,29 @@ def test_policies_json_lists_every_scheme_by_id():
     # In force on 2027-01-05: Hangzhou's window closed on 2026-12-31, and a draft is never in force.
     on = {p["id"] for p in json.loads(run("policies", "--json", "--on", "2027-01-05").stdout)}
     assert not any(i.startswith(("hangzhou-", "fuzhou-")) for i in on) and "guizhou-compute-voucher" in on
+
+
+def test_policies_for_people_is_two_lines_a_policy_drafts_marked(tmp_path):
+    files = sorted((ROOT / "policies").glob("*.toml"))
+    text = run("policies").stdout
+    lines = text.splitlines()
+    assert len(lines) == 2 * len(files)
+    assert [line.split()[0] for line in lines[::2]] == [f.stem for f in files]
+    drafts = [f.stem for f in files if 'status = "draft"' in f.read_text(encoding="utf-8")]
+    assert drafts and [line.split()[0] for line in lines[::2] if line.endswith(" [draft]")] == drafts
+    assert "贵阳大数据交易所数据交易资金支持\n" in text  # guiyang-data-trading's name_zh, in force: no mark
+
+
+def test_a_broken_policy_table_is_refused_before_anything_runs(tmp_path):
+    broken = tmp_path / "policies"
+    broken.mkdir()
+    source = ROOT / "policies" / "guiyang-data-trading.toml"
+    (broken / source.name).write_text(source.read_text(encoding="utf-8").replace("rate = 0.001", "rate = -1"),
+                                      encoding="utf-8")
+    result = CliRunner().invoke(main, ["--policies", str(broken), "policies"])
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr.startswith("Error: the policy table has errors:\n  ")
+    assert "guiyang-data-trading.toml" in result.stderr and "formula.rate" in result.stderr
 
 
 def test_policies_show_quotes_the_clause():
