@@ -221,7 +221,8 @@ def test_the_worker_loops_until_it_is_told_to_stop(world, receiver, tmp_path):
     first = post(world)
     env = {**os.environ, "VOUCHER_POLICIES": str(ROOT / "policies")}
     proc = subprocess.Popen([sys.executable, "-m", "voucher.webhooks", "--database-url",
-                             world.app.config["DATABASE_URL"], "--allow-private", "--interval", "0.05"], cwd=ROOT, env=env,
+                             world.app.config["DATABASE_URL"], "--allow-private", "--interval", "0.05"],
+                            cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         wait_for(lambda: len(receiver.received) == 1, proc)
