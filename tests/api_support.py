@@ -23,27 +23,22 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import lru_cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from conftest import Clock, credit_code
 
 from api import create_app
 from voucher.keys import create_key
 from voucher.ledger import open_ledger
-from voucher.enterprise import uscc_check_char
 from voucher.transactions import CHINA_TZ
 
 ROOT = Path(__file__).resolve().parent.parent
 START = datetime(2026, 3, 2, 10, 0, tzinfo=CHINA_TZ)
-
-
-def credit_code(serial: int, division: str = "520100") -> str:
-    body = f"91{division}{serial:09d}"
-    return body + uscc_check_char(body)
 
 
 GUIYANG_A = credit_code(101)
@@ -61,19 +56,6 @@ def profile(code: str, **extra) -> dict:
 def tx(id_: str, amount: str = "1000000.00", *, day: str = "2026-03-01", kind: str = "compute_purchase",
        province: str = "贵州省", city: str = "贵阳市", **extra) -> dict:
     return {"id": id_, "date": day, "kind": kind, "amount": amount, "province": province, "city": city, **extra}
-
-
-class Clock:
-    """A settable clock for the ledger: `advance(days=31)` moves it."""
-
-    def __init__(self, start: datetime = START) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta) -> None:
-        self.now += timedelta(**delta)
 
 
 class Caller:
@@ -101,7 +83,7 @@ class Caller:
 
 @pytest.fixture(name="clock")
 def clock_fixture() -> Clock:
-    return Clock()
+    return Clock(START)
 
 
 @lru_cache(maxsize=1)
@@ -254,9 +236,10 @@ def pg_url_fixture():
 # --- a webhook receiver and a clock for the worker ---------------------------------------------
 
 class Receiver:
-    """Records every POST; answers with the next status in `statuses` (then 200)."""
+    """Records every POST; answers with the next status in `statuses` (then 200). Listens on `port`
+    (default: any free one) once `thread` is started."""
 
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
         self.received: list[tuple[dict, bytes]] = []
         self.paths: list[str] = []
         self.statuses: list[int] = []
@@ -274,7 +257,7 @@ class Receiver:
             def log_message(self, *args) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 

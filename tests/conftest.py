@@ -1,16 +1,28 @@
-"""Shared fixtures: the policy table as shipped, and enterprises with valid credit codes."""
+"""Shared fixtures and helpers: the policy table as shipped, enterprises with valid credit codes,
+the settable clock, and the runners of the `voucher` command.
+
+Helpers are imported by name (`from conftest import Clock, credit_code, cli`); each exists
+only here.
+"""
 
 from __future__ import annotations
 
 import itertools
+import sqlite3
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from voucher.cli import main
 from voucher.enterprise import Enterprise, uscc_check_char
 from voucher.policy import PolicyTable, load_policy_table
+from voucher.transactions import CHINA_TZ
 
-POLICY_DIR = Path(__file__).resolve().parent.parent / "policies"
+ROOT = Path(__file__).resolve().parent.parent
+POLICY_DIR = ROOT / "policies"
+START = datetime(2026, 3, 1, 10, 0, tzinfo=CHINA_TZ)
 
 # Administrative division codes (GB/T 2260) of the cities the sources name; characters 3-8 of a code.
 DIVISIONS = {"贵阳市": "520100", "济南市": "370100", "杭州市": "330100", "武汉市": "420100", "福州市": "350100"}
@@ -43,3 +55,44 @@ def make_enterprise():
         return Enterprise.from_dict(fields)
 
     return make
+
+
+class Clock:
+    """A clock the ledger calls; `set` and `advance` move it."""
+
+    def __init__(self, now: datetime = START) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def set(self, when: datetime | date) -> None:
+        if not isinstance(when, datetime):
+            when = datetime(when.year, when.month, when.day, 10, 0, tzinfo=CHINA_TZ)
+        self.now = when
+
+    def advance(self, **delta) -> None:
+        self.now = self.now + timedelta(**delta)
+
+
+# --- the `voucher` command, as estimates and ledger steps run it -------------------------------
+
+
+def cli(*args: str, db: str | None = None, actor: str = "admin:li", stdin: bytes | str | None = None):
+    """`voucher --policies policies [--db DB --actor ACTOR] ARGS...` through click's runner; the result."""
+    prefix = ["--policies", str(POLICY_DIR)] + (["--db", db, "--actor", actor] if db else [])
+    return CliRunner().invoke(main, [*prefix, *args], input=stdin)
+
+
+def run(*args: str, db: str | None = None, actor: str = "admin:li", code: int = 0):
+    """`cli(...)`, checking the exit status is `code`."""
+    result = cli(*args, db=db, actor=actor)
+    assert result.exit_code == code, result.output
+    return result
+
+
+def sqlite_rows(path) -> dict:
+    """Every row of every table of the SQLite file at `path`, to compare before and after."""
+    with sqlite3.connect(path) as db:
+        names = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        return {name: db.execute(f'SELECT * FROM "{name}"').fetchall() for name in names}

@@ -25,19 +25,19 @@ import subprocess
 import sys
 import time
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+from conftest import START, Clock, credit_code  # noqa: F401  (re-exported to the ledger tests)
 
-from voucher.enterprise import Enterprise, uscc_check_char
+from voucher.enterprise import Enterprise
 from voucher.ledger import Ledger, open_ledger
 from voucher.policy import PolicyTable, load_policy_table
 from voucher.store import TABLES
-from voucher.transactions import CHINA_TZ
 
 TESTS_DIR = Path(__file__).resolve().parent
 POLICY_DIR = TESTS_DIR.parent / "policies"
@@ -46,7 +46,6 @@ PG_SKIP = f"{PG_ENV} is not set: set it to a PostgreSQL URL (e.g. postgresql://p
           "to run the ledger tests on PostgreSQL too"
 BACKENDS = ["sqlite", "postgres"]
 
-START = datetime(2026, 3, 1, 10, 0, tzinfo=CHINA_TZ)
 ADMIN = "admin:li"
 ADMIN2 = "admin:wang"
 GZ_PLATFORM = "gz-compute-platform"
@@ -57,27 +56,6 @@ JN_PROVIDER = "jn-booking-services"
 @lru_cache(maxsize=1)
 def policy_table() -> PolicyTable:
     return load_policy_table(POLICY_DIR)
-
-
-# --- the clock ---------------------------------------------------------------------------------
-
-
-class Clock:
-    """A clock the ledger calls; `set` and `advance` move it."""
-
-    def __init__(self, now: datetime = START) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def set(self, when: datetime | date) -> None:
-        if not isinstance(when, datetime):
-            when = datetime(when.year, when.month, when.day, 10, 0, tzinfo=CHINA_TZ)
-        self.now = when
-
-    def advance(self, **delta) -> None:
-        self.now = self.now + timedelta(**delta)
 
 
 # --- PostgreSQL databases per test -------------------------------------------------------------
@@ -254,11 +232,6 @@ def all_entries(ledger: Ledger, **filters) -> list[dict]:
 
 
 # --- enterprises and transactions --------------------------------------------------------------
-
-
-def credit_code(serial: int, division: str = "520100") -> str:
-    body = f"91{division}{serial:09d}"
-    return body + uscc_check_char(body)
 
 
 def guizhou_enterprise(serial: int = 1, **fields) -> Enterprise:

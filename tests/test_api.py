@@ -22,8 +22,10 @@ from api_support import (  # noqa: F401  (fixtures)
     tx,
     world_fixture,
 )
+from conftest import POLICY_DIR
 
 SHA = "ab" * 32
+POLICY_FILES = list(POLICY_DIR.glob("*.toml"))
 
 
 def issue(world, code=GUIYANG_A, id_="T1", amount="1000000.00", caller=None, **extra) -> dict:
@@ -49,12 +51,12 @@ def jinan_voucher(world) -> str:
 def test_health_and_readiness_are_public(client):
     assert client.get("/healthz").get_json() == {"status": "ok"}
     ready = client.get("/readyz").get_json()
-    assert ready["status"] == "ok" and ready["database"] == "sqlite" and ready["policies"] == 20
+    assert ready["status"] == "ok" and ready["database"] == "sqlite" and ready["policies"] == len(POLICY_FILES)
 
 
 def test_policies_list_show_and_in_force_on_a_date(client):
     all_ = client.get("/v1/policies").get_json()
-    assert len(all_) == 20
+    assert sorted(p["id"] for p in all_) == sorted(path.stem for path in POLICY_FILES)  # one per file, named by it
     on = client.get("/v1/policies?on=2027-01-01").get_json()
     ids = {p["id"] for p in on}
     assert "hangzhou-compute-voucher" not in ids  # its window ended 2026-12-31
@@ -391,3 +393,30 @@ def test_blacklist_exit_and_registration(world):
     assert exited["status"] == "exited"
     assert world.admin.post("/v1/parties/nobody/exit", {"reason": "x"}).status_code == 404
     assert world.admin.post("/v1/parties", {"id": "p", "kind": "bank", "name": "x"}).status_code == 422
+
+
+def test_the_environment_configures_the_app_and_the_mapping_wins(tmp_path, monkeypatch):
+    from datetime import datetime
+
+    from api import create_app
+    from voucher.transactions import CHINA_TZ
+
+    (tmp_path / "policies").mkdir()
+    source = POLICY_DIR / "guizhou-compute-voucher.toml"
+    (tmp_path / "policies" / source.name).write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+    monkeypatch.setenv("VOUCHER_DATABASE_URL", f"sqlite:///{tmp_path}/env.db")
+    monkeypatch.setenv("VOUCHER_POLICIES", str(tmp_path / "policies"))
+    monkeypatch.setenv("VOUCHER_CHECKPOINT_PUBLIC_KEY", "/keys/checkpoint.pub")
+    monkeypatch.setenv("VOUCHER_MAX_BODY", "1024")
+    monkeypatch.setenv("VOUCHER_NOW", "2026-11-20T10:00:00+08:00")
+    app = create_app({"TESTING": True, "CHECKPOINT_PUBLIC_KEY": "/elsewhere.pub"})
+    try:
+        assert app.config["DATABASE_URL"] == f"sqlite:///{tmp_path}/env.db"
+        assert app.config["MAX_CONTENT_LENGTH"] == 1024
+        assert app.config["CHECKPOINT_PUBLIC_KEY"] == "/elsewhere.pub"  # the mapping given to create_app wins
+        assert app.config["CLOCK"]() == datetime(2026, 11, 20, 10, 0, tzinfo=CHINA_TZ)
+        client = app.test_client()
+        assert [p["id"] for p in client.get("/v1/policies").get_json()] == ["guizhou-compute-voucher"]
+        assert client.get("/readyz").get_json()["policies"] == 1
+    finally:
+        app.extensions["voucher"].close()

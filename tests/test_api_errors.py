@@ -8,7 +8,10 @@ estimates, being reads, ignore the key.
 from __future__ import annotations
 
 import json
+import logging
+import sqlite3
 
+import psycopg
 import pytest
 from api_support import (  # noqa: F401  (fixtures)
     GUIYANG_A,
@@ -20,9 +23,11 @@ from api_support import (  # noqa: F401  (fixtures)
     world_fixture,
 )
 
+from api import create_app
 from api.errors import STATUS, status_for
 from voucher.errors import CapReached, Conflict, Forbidden, InputError, NotFound
 from voucher.journal import IdempotencyMismatch
+from voucher.ledger import Ledger
 from voucher.lifecycle import NotEligible
 
 EST = "/v1/estimates"
@@ -200,3 +205,74 @@ def test_optional_keys_on_other_posts_and_estimates(world):
     assert world.ent_a.post("/v1/webhooks", sub, key="s-1").get_json() == one
     assert len(world.ent_a.get("/v1/webhooks").get_json()) == 1
     assert json.loads(json.dumps(one))["secret"].startswith("whsec_")
+
+
+# --- what is not the caller's fault: a bug is 500, a busy or lost database 503 -----------------------------
+
+def _raising(exc: Exception):
+    def balances(self, **kwargs):
+        raise exc
+    return balances
+
+
+@pytest.mark.parametrize("exc", [RuntimeError("secret internals at 0x7f"), ZeroDivisionError("division by zero"),
+                                 sqlite3.OperationalError("no such table: secret_internals")],
+                         ids=["bug", "arithmetic", "sqlite-not-busy"])
+def test_an_unexpected_error_is_500_logged_and_tells_nothing(world, monkeypatch, caplog, exc):
+    monkeypatch.setattr(Ledger, "balances", _raising(exc))
+    with caplog.at_level(logging.ERROR, logger="api"):
+        r = world.admin.get("/v1/ledger/balances")
+    body = problem(r, 500)
+    assert (body["code"], body["detail"]) == ("internal_error", "an unexpected error occurred; it has been logged")
+    assert "secret" not in r.get_data(as_text=True) and "Retry-After" not in r.headers
+    [record] = [rec for rec in caplog.records if rec.getMessage() == "unhandled error"]
+    assert record.exc_info[1] is exc  # the traceback goes to the log, not to the caller
+
+
+@pytest.mark.parametrize("exc", [sqlite3.OperationalError("database is locked"),
+                                 sqlite3.OperationalError("database table is busy"),
+                                 sqlite3.OperationalError("unable to open database file"),
+                                 psycopg.OperationalError("connection to server at 10.0.0.5 failed")],
+                         ids=["sqlite-locked", "sqlite-busy", "sqlite-unopenable", "postgres-lost"])
+def test_a_busy_or_lost_database_is_503_with_retry_after(world, monkeypatch, exc):
+    monkeypatch.setattr(Ledger, "balances", _raising(exc))
+    body = problem(world.admin.get("/v1/ledger/balances"), 503)
+    assert (body["code"], body["detail"]) == ("unavailable", "the database is busy or unreachable; retry")
+    assert "10.0.0.5" not in json.dumps(body)
+    r = world.admin.get("/v1/ledger/balances")
+    assert r.headers["Retry-After"] == "1"
+
+
+@pytest.mark.parametrize("url", ["postgresql://nobody@127.0.0.1:1/none", "sqlite:///{tmp}/a-file/api.db"],
+                         ids=["postgres-refused", "sqlite-unopenable"])
+def test_readyz_is_503_when_the_database_cannot_be_reached(tmp_path, url):
+    (tmp_path / "a-file").write_text("not a directory")  # so the SQLite file can never be created under it
+    app = create_app({"DATABASE_URL": url.format(tmp=tmp_path), "TESTING": True})
+    client = app.test_client()
+    assert client.get("/healthz").status_code == 200  # alive: a lost database does not restart the process
+    r = client.get("/readyz")
+    body = problem(r, 503)
+    assert (body["code"], body["detail"]) == ("unavailable", "the database does not answer")
+    assert r.headers["Retry-After"] == "1"
+    app.extensions["voucher"].close()
+
+
+def test_the_error_handlers_shape_whatever_reaches_them(app):
+    """The handlers called directly, for what Flask's routing rarely hands them: each answer is problem+json."""
+    from werkzeug.exceptions import InternalServerError, NotFound as RouteNotFound
+
+    from api.errors import flatten, handle_http_exception, handle_unexpected, http_code
+
+    assert flatten({"transactions": [{"amount": ["bad"]}, {"date": ["worse"]}]}) == [
+        {"field": "transactions.amount", "reason": "bad"}, {"field": "transactions.date", "reason": "worse"}]
+    assert flatten({"profile": 5}) == [{"field": "profile", "reason": "5"}]
+    assert flatten(None) == [{"field": "body", "reason": "None"}]
+    assert (http_code(413), http_code(599)) == ("request_entity_too_large", "http_error")
+    with app.test_request_context():
+        routed = handle_unexpected(RouteNotFound())
+        assert (routed.status_code, routed.get_json()["code"]) == (404, "not_found")
+        domain = handle_unexpected(NotFound("no voucher \"V9\"", field="voucher"))
+        assert (domain.status_code, domain.get_json()["field"]) == (404, "voucher")
+        wrapped = handle_http_exception(InternalServerError(original_exception=RuntimeError("secret")))
+        assert (wrapped.status_code, wrapped.get_json()["code"]) == (500, "internal_error")
+        assert "secret" not in wrapped.get_data(as_text=True)

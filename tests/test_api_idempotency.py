@@ -13,7 +13,7 @@ import time
 from types import SimpleNamespace
 
 import pytest
-from api_support import GUIYANG_A, Caller, Clock, make_keys, profile, tx
+from api_support import GUIYANG_A, START, Caller, Clock, make_keys, profile, tx
 from ledger_support import PG_ENV, PG_SKIP, create_pg_database, drop_pg_database
 
 from api import create_app
@@ -33,7 +33,7 @@ def api(request, tmp_path):
         url = create_pg_database(os.environ[PG_ENV])
     else:
         url = f"sqlite:///{tmp_path}/api.db"
-    app = create_app({"DATABASE_URL": url, "CLOCK": Clock(), "TESTING": True})
+    app = create_app({"DATABASE_URL": url, "CLOCK": Clock(START), "TESTING": True})
     book = app.extensions["voucher"].ledger()
     keys = make_keys(book)
     client = app.test_client()

@@ -11,6 +11,7 @@ from api_support import (
     GUIYANG_A,
     JINAN,
     Caller,
+    START,
     Clock,
     FakeTime,
     Receiver,
@@ -29,7 +30,7 @@ SHA = "cd" * 32
 
 @pytest.fixture(scope="module")
 def pg(pg_url):
-    app = create_app({"DATABASE_URL": pg_url, "CLOCK": Clock(), "TESTING": True})
+    app = create_app({"DATABASE_URL": pg_url, "CLOCK": Clock(START), "TESTING": True})
     book = app.extensions["voucher"].ledger()
     keys = make_keys(book)
     client = app.test_client()

@@ -7,22 +7,30 @@ clock is a number the test moves, so retries and backoff run without sleeping.
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from datetime import date
 
 import pytest
 from api_support import (  # noqa: F401  (fixtures)
     GUIYANG_A,
     GUIYANG_B,
+    ROOT,
     FakeTime,
     Receiver,
     app_fixture,
     client_fixture,
     clock_fixture,
+    free_port,
     tx,
     world_fixture,
 )
 
-from voucher.webhooks import Worker, sign, verify
+from voucher.webhooks import Worker, run_worker, sign, verify
+from voucher.webhooks import main as webhooks_main
 
 
 @pytest.fixture
@@ -180,3 +188,116 @@ def test_admin_subscription_gets_every_event(world, receiver, worker):
     post(world)
     post(world, GUIYANG_B, "T2")
     assert worker.run_once()["delivered"] == 2
+
+
+def test_a_network_error_is_retried_on_the_schedule_until_the_receiver_answers(world, worker):
+    port = free_port()  # nothing listens here yet: the connection is refused
+    sub = subscribe(world.ent_a, f"http://127.0.0.1:{port}/hook", "voucher.issued")
+    vid = post(world)
+    assert worker.run_once() == {"expired": 0, "expiring": 0, "events": 1, "delivered": 0, "retrying": 1,
+                                 "failed": 0}
+    [delivery] = world.ent_a.get(f"/v1/webhooks/{sub['id']}/deliveries").get_json()["items"]
+    assert (delivery["status"], delivery["attempts"], delivery["last_status"]) == ("pending", 1, None)
+    assert delivery["last_error"].startswith("ConnectionRefusedError")
+    worker.fake.now += 9  # the schedule's first wait is 10 seconds
+    assert worker.run_once()["retrying"] == 0
+    late = Receiver(port)  # the receiver comes up on that port
+    late.thread.start()
+    try:
+        worker.fake.now += 1
+        assert worker.run_once()["delivered"] == 1
+        [(headers, body)] = late.received
+        assert json.loads(body)["data"]["id"] == vid and verify(sub["secret"], headers, body, now=worker.fake.now)
+    finally:
+        late.server.shutdown()
+        late.server.server_close()
+    [delivery] = world.ent_a.get(f"/v1/webhooks/{sub['id']}/deliveries").get_json()["items"]
+    assert (delivery["status"], delivery["attempts"], delivery["last_status"]) == ("delivered", 2, 200)
+
+
+def test_the_worker_loops_until_it_is_told_to_stop(world, receiver, tmp_path):
+    """`voucher-webhooks` as deployed: it delivers, sleeps while idle, picks up later events, stops on SIGTERM."""
+    subscribe(world.ent_a, receiver.url, "voucher.issued")
+    first = post(world)
+    env = {**os.environ, "VOUCHER_POLICIES": str(ROOT / "policies")}
+    proc = subprocess.Popen([sys.executable, "-m", "voucher.webhooks", "--database-url",
+                             world.app.config["DATABASE_URL"], "--allow-private", "--interval", "0.05"],
+                            cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(lambda: len(receiver.received) == 1, proc)
+        time.sleep(0.3)  # several idle passes
+        assert proc.poll() is None and len(receiver.received) == 1  # still running, nothing sent twice
+        second = post(world, GUIYANG_A, "T2")
+        wait_for(lambda: len(receiver.received) == 2, proc)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        log = proc.stderr.read()
+        proc.stderr.close()
+    assert [e["data"]["id"] for e in receiver.events()] == [first, second]
+    assert "stopped: {" in log and "Traceback" not in log
+    with world.ledger.store.read() as tx_:
+        assert tx_.value("SELECT COUNT(*) FROM webhook_deliveries WHERE status = 'delivered'") == 2
+
+
+def wait_for(condition, proc, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert proc.poll() is None, proc.stderr.read()
+        assert time.monotonic() < deadline, "the worker did not deliver in time"
+        time.sleep(0.05)
+
+
+def test_one_pass_from_the_command_line_delivers_and_exits(world, receiver):
+    subscribe(world.ent_a, receiver.url, "voucher.issued")
+    vid = post(world)
+    url = world.app.config["DATABASE_URL"]
+    webhooks_main(["--database-url", url, "--once", "--allow-private", "--no-expire"])  # returns: one pass
+    assert [e["data"]["id"] for e in receiver.events()] == [vid]
+    # With the ledger's expiry sweep, on the real clock (past the voucher's last day, 2026-09-02): the voucher
+    # expires and its voucher.expired event is queued, but this subscriber asked for voucher.issued only.
+    stats = run_worker(True, url=url, allow_private=True)
+    assert (stats["expired"], stats["events"], stats["delivered"], stats["retrying"], stats["failed"]) == (
+        1, 1, 0, 0, 0)
+    assert len(receiver.received) == 1
+    assert world.ent_a.get(f"/v1/vouchers/{vid}").get_json()["status"] == "expired"
+
+
+def test_a_subscription_deleted_after_the_event_was_queued_gets_nothing(world, receiver, worker):
+    sub = subscribe(world.ent_a, receiver.url, "voucher.issued")
+    post(world)
+    assert worker.fan_out() == 1  # the delivery is queued for the subscription
+    assert world.ent_a.delete(f"/v1/webhooks/{sub['id']}").status_code == 204
+    assert worker.deliver_due() == {"delivered": 0, "retrying": 0, "failed": 1}
+    assert not receiver.received
+    with world.ledger.store.read() as tx_:
+        row = tx_.one("SELECT status, last_error FROM webhook_deliveries WHERE subscription_id = ?", (sub["id"],))
+    assert row == {"status": "failed", "last_error": "the subscription was deleted"}
+
+
+def test_an_unresolvable_host_is_retried_not_refused_as_private(world):
+    sub = subscribe(world.ent_a, "https://receiver.invalid/hook", "voucher.issued")  # .invalid never resolves
+    post(world)
+    strict = Worker(world.ledger.store, ledger=world.ledger, clock=FakeTime(), timeout=2)
+    assert strict.run_once()["retrying"] == 1
+    [delivery] = world.ent_a.get(f"/v1/webhooks/{sub['id']}/deliveries").get_json()["items"]
+    assert delivery["status"] == "pending" and "private" not in delivery["last_error"]
+
+
+def test_a_voucher_with_nothing_left_is_not_announced_as_expiring(world, worker):
+    vid = post(world)  # 30,000.00, its last day about 2026-09-02
+    red = world.platform.post(f"/v1/vouchers/{vid}/redemptions", {"enterprise": GUIYANG_A, "amount": "30000.00",
+                                                                  "invoice": "ALL"})
+    assert red.status_code == 201
+    assert worker.sweep_expiring(date(2026, 8, 5)) == 0
+
+
+@pytest.mark.parametrize("headers", [{}, {"webhook-id": "evt_1"}, {"webhook-id": "evt_1", "webhook-timestamp": "soon"},
+                                     {"webhook-id": "evt_1", "webhook-timestamp": None}],
+                         ids=["no-headers", "no-timestamp", "bad-timestamp", "null-timestamp"])
+def test_a_receiver_refuses_a_request_without_a_readable_id_and_timestamp(headers):
+    assert verify("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", headers, b"{}", now=1614265330) is False

@@ -194,3 +194,42 @@ def test_no_checkpoint_of_a_ledger_that_does_not_verify(audited, ledger_url, key
     raw_execute(ledger_url, f"UPDATE parties SET status = 'onboarded' WHERE id = '{DOOMED}'")
     one_line_error(cli(ledger_url, "audit", "checkpoint", "--key", keys.private), "does not verify")
     assert latest_checkpoint(ledger.store) is None
+
+
+def _ec_key():
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    return ec.generate_private_key(ec.SECP256R1())
+
+
+def test_keys_that_are_missing_unreadable_or_not_ed25519_are_refused_naming_the_flag(tmp_path):
+    from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
+
+    from voucher.checkpoint import load_private_key, load_public_key
+    from voucher.errors import InputError
+
+    ec = _ec_key()
+    ec_private = ec.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
+    ec_public = ec.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo).decode()
+    cases = [
+        (load_private_key, "  ", "no key given"),
+        (load_private_key, None, "no key given"),
+        (load_private_key, ec_private, "is not an Ed25519 key"),
+        (load_private_key, str(tmp_path / "absent.pem"),
+         f"cannot read {tmp_path / 'absent.pem'}: No such file or directory"),
+        (load_public_key, ec_public, "is not an Ed25519 key"),
+        (load_public_key, "-----BEGIN PUBLIC KEY-----\nbm90IGEga2V5\n-----END PUBLIC KEY-----\n",
+         "is not a PEM public key (`voucher audit keygen` writes one)"),
+    ]
+    for load, source, problem in cases:
+        with pytest.raises(InputError) as info:
+            load(source, "--key")
+        assert (info.value.field, info.value.problem) == ("--key", problem), source
+
+
+def test_keygen_into_a_folder_that_is_not_there_names_the_flag_and_the_path(tmp_path):
+    from voucher.errors import InputError
+
+    with pytest.raises(InputError) as info:
+        keygen(str(tmp_path / "k.pem"), str(tmp_path / "missing" / "k.pub"))
+    assert info.value.field == "--public" and info.value.problem.startswith(f"cannot write {tmp_path / 'missing'}")

@@ -8,14 +8,16 @@ tested on the full table.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 from decimal import Decimal
 
 import pytest
 
 from voucher.calculator import estimate
+from voucher.eligibility import passes
 from voucher.history import History
-from voucher.policy import PolicyTable
+from voucher.policy import PolicyTable, load_policy_table
 from voucher.transactions import transaction_from_dict
 
 D = Decimal
@@ -702,3 +704,108 @@ def test_guizhou_data_provider_must_be_registered_in_guizhou(table):
     # Registered in Guizhou, the data provider's sale earns 3% too.
     home = estimate(table, enterprise("贵州省"), [sale("data_provider")])
     assert home.result("guizhou-compute-voucher").amount == Decimal("30000.00")
+
+
+# --- branches no shipped row reaches: a per-year rate left to an administrator; the ne / not_contains ops ----
+
+def with_rate_left_open(table, policy_id):
+    """The row as if its source named no rate (rate_set_by = "administrator"), as Hangzhou's does."""
+    p = table.get(policy_id)
+    return dataclasses.replace(p, formula=dataclasses.replace(p.formula, rate=None, rate_set_by="administrator"))
+
+
+def test_a_per_year_policy_whose_rate_is_unset_grants_nothing_and_says_who_sets_it(table, guiyang):
+    open_ = PolicyTable([with_rate_left_open(table, "guiyang-data-trading")])
+    purchases = [gydex("A", "2025-05-01", "4000000.00"), gydex("B", "2025-08-01", "2000000.00")]
+    est = estimate(open_, guiyang, purchases)
+    assert est.total == 0 and est.grants == []
+    r = refusal(est, "guiyang-data-trading", "unset")
+    assert r.business == "guiyang-data-trading/2025"  # the year passed the threshold: only the rate is missing
+    assert r.reason == ("the source gives no rate; an administrator must set it "
+                        "(parameter guiyang-data-trading.rate)")
+    # Set by an administrator, the year is paid: 6,000,000.00 × 0.002 = 12,000.00.
+    set_ = estimate(open_, guiyang, purchases, parameters={"guiyang-data-trading": {"rate": D("0.002")}})
+    assert amounts(set_, "guiyang-data-trading") == [D("12000.00")]
+    # Under the threshold the threshold is the reason, not the rate.
+    small = estimate(open_, guiyang, [gydex("A", "2025-05-01", "4000000.00")])
+    assert set(small.result("guiyang-data-trading").refusals) == {"threshold"}
+
+
+def test_an_unset_per_year_rate_offers_nothing_against_a_higher_scheme(table, guiyang):
+    # 不重复支持，就高不就低 with the Guizhou voucher: 6,000,000 × 3% = 180,000 against Guiyang's year.
+    both = PolicyTable([table.get("guizhou-compute-voucher"), with_rate_left_open(table, "guiyang-data-trading")])
+    purchase = [gydex("A", "2025-05-01", "6000000.00")]
+    unset = estimate(both, guiyang, purchase)
+    assert [(g.policy.id, g.amount) for g in unset.grants] == [("guizhou-compute-voucher", D("180000.00"))]
+    # A rate set at 5% makes the year worth 300,000: then it is the higher, and Guizhou's voucher gives way.
+    high = estimate(both, guiyang, purchase, parameters={"guiyang-data-trading": {"rate": D("0.05")}})
+    assert [(g.policy.id, g.amount) for g in high.grants] == [("guiyang-data-trading", D("300000.00"))]
+    assert "granted under guiyang-data-trading (300,000.00)" in refusal(high, "guizhou-compute-voucher",
+                                                                         "set_aside").reason
+
+
+@pytest.mark.parametrize(("op", "actual", "expected", "result"), [
+    ("eq", "贵阳市", "贵阳市", True), ("eq", "遵义市", "贵阳市", False),
+    ("ne", "遵义市", "贵阳市", True), ("ne", "贵阳市", "贵阳市", False),
+    ("in", "贵安新区", ("贵阳市", "贵安新区"), True), ("in", "遵义市", ("贵阳市", "贵安新区"), False),
+    ("not_in", "遵义市", ("贵阳市",), True), ("not_in", "贵阳市", ("贵阳市",), False),
+    ("contains", frozenset({"little_giant"}), "little_giant", True), ("contains", frozenset(), "little_giant", False),
+    ("not_contains", frozenset(), "little_giant", True),
+    ("not_contains", frozenset({"little_giant", "x"}), "little_giant", False),
+])
+def test_every_condition_op(op, actual, expected, result):
+    assert passes(op, actual, expected) is result
+
+
+NE_POLICY = '''\
+id = "ops-ne"
+name_zh = "条件测试"
+name_en = "Condition test"
+authority = "某市大数据发展管理局"
+document = "《某办法》"
+clause = "遵义市以外、未获评小巨人的企业，非关联交易，给予交易额 1%的资金支持"
+status = "in_force"
+province = "贵州省"
+kinds = ["data_purchase"]
+roles = ["demand"]
+
+[[eligibility]]
+field = "enterprise.city"
+op = "ne"
+value = "遵义市"
+clause = "遵义市以外"
+
+[[eligibility]]
+field = "enterprise.recognitions"
+op = "not_contains"
+value = "little_giant"
+clause = "未获评小巨人"
+
+[[eligibility]]
+field = "transaction.counterparty"
+op = "ne"
+value = "关联方"
+clause = "非关联交易"
+
+[formula]
+kind = "rate"
+rate = 0.01
+'''
+
+
+@pytest.mark.parametrize(("profile", "counterparty", "refused_by"), [
+    ({}, "", None),
+    ({"city": "遵义市"}, "", 'enterprise.city ne "遵义市" failed (is "遵义市"): 遵义市以外'),
+    ({"recognitions": ["little_giant"]}, "", "enterprise.recognitions not_contains \"little_giant\" failed"),
+    ({}, "关联方", 'transaction.counterparty ne "关联方" failed (is "关联方"): 非关联交易'),
+], ids=["eligible", "ne-enterprise", "not_contains", "ne-transaction"])
+def test_ne_and_not_contains_in_a_policy_file(tmp_path, make_enterprise, profile, counterparty, refused_by):
+    (tmp_path / "ops-ne.toml").write_text(NE_POLICY, encoding="utf-8")
+    ops = load_policy_table(tmp_path)
+    enterprise = make_enterprise(**{"province": "贵州省", "city": "贵阳市", "roles": ["demand"], **profile})
+    est = estimate(ops, enterprise, [tx("A", "2026-03-01", "data_purchase", "100000.00", province="贵州省",
+                                        counterparty=counterparty)])
+    if refused_by is None:
+        assert amounts(est, "ops-ne") == [D("1000.00")]  # 100,000.00 × 1%
+    else:
+        assert est.total == 0 and refused_by in refusal(est, "ops-ne", "eligibility").reason

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import cli, run, sqlite_rows
 
 from voucher.cli import main
+
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -17,21 +18,37 @@ PROFILE, TRANSACTIONS = str(EXAMPLES / "enterprise.json"), str(EXAMPLES / "trans
 CODE = "91520100MA6H3K7P1R"  # examples/enterprise.json
 
 
-def run(*args: str, db: str | None = None, actor: str = "admin:li", code: int = 0):
-    prefix = ["--policies", str(ROOT / "policies")] + (["--db", db, "--actor", actor] if db else [])
-    result = CliRunner().invoke(main, [*prefix, *args])
-    assert result.exit_code == code, result.output
-    return result
-
-
 def test_policies_json_lists_every_scheme_by_id():
     ids = [p["id"] for p in json.loads(run("policies", "--json").stdout)]
-    assert len(ids) == len(list((ROOT / "policies").glob("*.toml"))) == 20
+    assert sorted(ids) == sorted(path.stem for path in (ROOT / "policies").glob("*.toml"))
     assert {"guiyang-data-trading", "guizhou-compute-voucher", "jinan-data-voucher", "hangzhou-compute-voucher",
             "hubei-tech-transfer-buyer", "fuzhou-out-of-province-bid"} <= set(ids)
     # In force on 2027-01-05: Hangzhou's window closed on 2026-12-31, and a draft is never in force.
     on = {p["id"] for p in json.loads(run("policies", "--json", "--on", "2027-01-05").stdout)}
     assert not any(i.startswith(("hangzhou-", "fuzhou-")) for i in on) and "guizhou-compute-voucher" in on
+
+
+def test_policies_for_people_is_two_lines_a_policy_drafts_marked(tmp_path):
+    files = sorted((ROOT / "policies").glob("*.toml"))
+    text = run("policies").stdout
+    lines = text.splitlines()
+    assert len(lines) == 2 * len(files)
+    assert [line.split()[0] for line in lines[::2]] == [f.stem for f in files]
+    drafts = [f.stem for f in files if 'status = "draft"' in f.read_text(encoding="utf-8")]
+    assert drafts and [line.split()[0] for line in lines[::2] if line.endswith(" [draft]")] == drafts
+    assert "贵阳大数据交易所数据交易资金支持\n" in text  # guiyang-data-trading's name_zh, in force: no mark
+
+
+def test_a_broken_policy_table_is_refused_before_anything_runs(tmp_path):
+    broken = tmp_path / "policies"
+    broken.mkdir()
+    source = ROOT / "policies" / "guiyang-data-trading.toml"
+    (broken / source.name).write_text(source.read_text(encoding="utf-8").replace("rate = 0.001", "rate = -1"),
+                                      encoding="utf-8")
+    result = CliRunner().invoke(main, ["--policies", str(broken), "policies"])
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr.startswith("Error: the policy table has errors:\n  ")
+    assert "guiyang-data-trading.toml" in result.stderr and "formula.rate" in result.stderr
 
 
 def test_policies_show_quotes_the_clause():
@@ -63,8 +80,7 @@ def test_estimate_of_the_example_table_and_json():
 def test_estimate_reads_json_lines_from_standard_input():
     lines = "\n".join(json.dumps({"id": f"C{i}", "date": "2026-03-01", "kind": "compute_purchase",
                                   "amount": "1000000.00", "province": "贵州省"}) for i in range(3))
-    result = CliRunner().invoke(main, ["--policies", str(ROOT / "policies"), "estimate", "--profile", PROFILE,
-                                       "--transactions", "-", "--format", "jsonl", "--json"], input=lines)
+    result = cli("estimate", "--profile", PROFILE, "--transactions", "-", "--format", "jsonl", "--json", stdin=lines)
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["total"] == "90000.00"  # 3 × 1,000,000 × 3%
 
@@ -132,11 +148,6 @@ def one_line(result, code: int = 1) -> str:
     assert "Traceback" not in result.output and result.stdout == ""
     assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: ")
     return result.stderr.removeprefix("error: ").rstrip("\n")
-
-
-def cli(*args: str, db: str | None = None, actor: str = "admin:li", stdin: bytes | None = None):
-    prefix = ["--policies", str(ROOT / "policies")] + (["--db", db, "--actor", actor] if db else [])
-    return CliRunner().invoke(main, [*prefix, *args], input=stdin)
 
 
 ROWS = "id,date,kind,amount,province,city\nGZ-1,2026-03-01,compute_purchase,1000000.00,贵州省,贵阳市\n"
@@ -243,12 +254,6 @@ def test_a_draft_is_explained_with_the_flag_as_the_cli_spells_it(tmp_path):
     assert "ask with include_drafts to" not in text
 
 
-def rows(path) -> dict:
-    with sqlite3.connect(path) as db:
-        names = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-        return {name: db.execute(f'SELECT * FROM "{name}"').fetchall() for name in names}
-
-
 @pytest.fixture
 def book(tmp_path) -> str:
     db = f"sqlite:///{tmp_path}/ledger.db"
@@ -285,9 +290,9 @@ def book(tmp_path) -> str:
         "party-with-space", "basic-date",
         "full-width-date", "full-width-year", "padded-year", "exponent-parameter", "short-date"])
 def test_bad_input_to_any_command_is_one_line_and_writes_nothing(book, tmp_path, args, code, said):
-    before = rows(tmp_path / "ledger.db")
+    before = sqlite_rows(tmp_path / "ledger.db")
     assert one_line(cli(*args, db=book), code=code) == said
-    assert rows(tmp_path / "ledger.db") == before
+    assert sqlite_rows(tmp_path / "ledger.db") == before
 
 
 def test_a_ledger_that_cannot_be_reached_is_one_line():

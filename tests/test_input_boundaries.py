@@ -11,21 +11,19 @@ And no date from 0001-01-01 to 9999-12-31 breaks the calculator, the API or the 
 from __future__ import annotations
 
 import json
-import sqlite3
 from datetime import date
 from decimal import Decimal as D
 from pathlib import Path
 
 import pytest
 from api_support import GUIYANG_A, app_fixture, client_fixture, clock_fixture, profile, world_fixture  # noqa: F401
-from click.testing import CliRunner
+from conftest import cli, sqlite_rows
 from dateutil.relativedelta import relativedelta
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from ledger_support import dump
 
 from voucher.calculator import estimate, expiry_date
-from voucher.cli import main
 from voucher.enterprise import Enterprise
 from voucher.transactions import Transaction
 
@@ -80,17 +78,6 @@ def tx_csv(field: str, cell: str) -> str:
     return ",".join(GOOD) + "\n" + ",".join(row) + "\n"
 
 
-def cli(*args: str, db: str | None = None):
-    prefix = ["--policies", str(ROOT / "policies")] + (["--db", db, "--actor", "admin:li"] if db else [])
-    return CliRunner().invoke(main, [*prefix, *args])
-
-
-def table_rows(path: str) -> dict:
-    with sqlite3.connect(path) as db:
-        names = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-        return {name: db.execute(f'SELECT * FROM "{name}"').fetchall() for name in names}
-
-
 def refused_by_cli(tmp_path, boundary: str, field: str, value: str, cell: str | None) -> str:
     """What the CLI printed (its single stderr line), having checked the exit status and standard output."""
     if boundary == "cli-csv":
@@ -107,12 +94,12 @@ def refused_by_cli(tmp_path, boundary: str, field: str, value: str, cell: str | 
         db = f"sqlite:///{db_path}"
         assert cli("ledger", "register", "--profile", PROFILE, db=db).exit_code == 0
         assert cli("ledger", "onboard", "gz-compute", "--kind", "platform", db=db).exit_code == 0
-        before = table_rows(str(db_path))
+        before = sqlite_rows(str(db_path))
         path = tmp_path / "contract.json"
         path.write_text(tx_json(field, value), encoding="utf-8")
         result = cli("ledger", "issue", "--enterprise", CODE, "--transaction", str(path), "--platform", "gz-compute",
                      db=db)
-        assert table_rows(str(db_path)) == before, "nothing is written"
+        assert sqlite_rows(str(db_path)) == before, "nothing is written"
     assert result.exit_code == 1, result.output
     assert result.stdout == ""
     assert "Traceback" not in result.output and result.stderr.count("\n") == 1

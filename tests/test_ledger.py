@@ -17,8 +17,8 @@ from ledger_support import (  # noqa: F401  (fixtures are used by name)
     gz_contract, hangzhou_enterprise, hz_compute, ledger, ledger_url, policy_table, refused,
 )
 from voucher.businesses import BusinessMismatch
-from voucher.errors import Forbidden, InputError, NotFound
-from voucher.journal import IdempotencyMismatch
+from voucher.errors import Conflict, Forbidden, InputError, NotFound
+from voucher.journal import IdempotencyMismatch, Posting
 from voucher.ledger import open_ledger
 from voucher.reports import EXPORT_COLUMNS
 
@@ -258,3 +258,21 @@ def test_reports_agree_with_balances(ledger):
     assert (report["granted"], report["pool_left"], report["enterprises"]) == ("370370.37", "49629629.63", 3)
     budget = ledger.balances(policy_id="hangzhou-compute-voucher", year=2026)["totals"]["budget"]
     assert Decimal(budget) == -Decimal(report["net_granted"])
+
+
+@pytest.mark.parametrize("legs", [
+    (("budget", f"{GZ}:2026", "-100.00"), ("voucher", "V-X", "99.99")),  # one fen short
+    (("budget", f"{GZ}:2026", "-100.00"),),  # one leg alone
+    (("voucher", "V-X", "50.00"), ("voucher", "V-Y", "50.00")),  # both sides debit
+], ids=["a-fen-short", "one-leg", "same-sign"])
+def test_an_entry_that_does_not_balance_is_refused_and_nothing_is_written(ledger, gz, legs):
+    issue(ledger, gz)  # a ledger with something in it, so "nothing written" means something
+
+    def append_unbalanced():
+        with ledger.store.write() as tx:
+            ledger.append(tx, "test.unbalanced", actor=ADMIN,
+                          postings=tuple(Posting(kind, key, Decimal(amount)) for kind, key, amount in legs))
+
+    err = refused(ledger, Conflict, append_unbalanced, says="entry test.unbalanced does not balance")
+    assert all(f"'{kind}:{key}', '{amount}'" in str(err) for kind, key, amount in legs)  # it names every leg
+    assert ledger.verify()["ok"]

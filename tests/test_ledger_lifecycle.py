@@ -835,3 +835,25 @@ def test_two_enterprises_may_use_the_same_id_for_their_own_year(ledger, clock):
     # But one enterprise claims its year once.
     refused(ledger, Conflict, ledger.apply, first.credit_code, "guiyang-data-trading", year,
             actor=first.credit_code, why="claimed")
+
+
+def test_settlement_is_not_approved_nor_paid_to_a_blacklisted_provider(ledger, jn):
+    v = claim(ledger, jn, JN, jn_service("JN-1", "20000"))["id"]
+
+    def settled_redemption(invoice: str, amount: str) -> str:
+        r = ledger.redeem(v, enterprise=jn, amount=amount, party=JN_PROVIDER, invoice=invoice, actor=jn)["id"]
+        ledger.proof(r, party=JN_PROVIDER, file_hash=sha256(invoice.encode()), actor=JN_PROVIDER)
+        ledger.confirm(r, enterprise=jn, rating=5, actor=jn)
+        ledger.request_settlement(r, party=JN_PROVIDER, actor=JN_PROVIDER)
+        return r
+
+    requested = settled_redemption("JN-INV-1", "5000")
+    approved = settled_redemption("JN-INV-2", "3000")
+    ledger.approve_settlement(approved, actor=ADMIN)
+    ledger.blacklist(JN_PROVIDER, reason="提供虚假服务", actor=ADMIN)
+    err = refused(ledger, Forbidden, ledger.approve_settlement, requested, actor=ADMIN, says="列入黑名单")
+    assert err.field == "party" and str(err).startswith(f"{JN_PROVIDER} is blacklisted")
+    refused(ledger, Forbidden, ledger.pay, approved, actor=ADMIN2, says="its claims are not paid")
+    assert [ledger.redemption(r)["status"] for r in (requested, approved)] == ["settlement_requested", "approved"]
+    assert balance(ledger, f"paid:{JN_PROVIDER}") == 0
+    assert balance(ledger, f"receivable:{JN_PROVIDER}") == Decimal("8000.00")  # still owed, not paid

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
@@ -49,6 +49,7 @@ class LedgerMachine(RuleBasedStateMachine):
         self.serial = 0
 
     def teardown(self) -> None:
+        event("issued" if self.vouchers else "nothing issued")  # pytest --hypothesis-show-statistics
         assert self.book.verify()["ok"]
         self.book.close()
 

@@ -272,14 +272,25 @@ def test_to_fen_of_a_rate_product_is_exact():
     assert to_fen(D("66666666.67") * D("0.03")) == D("2000000.00")
 
 
-@pytest.mark.parametrize(("name", "constant"), [
-    ("ROUND_HALF_UP", decimal.ROUND_HALF_UP),
-    ("ROUND_HALF_EVEN", decimal.ROUND_HALF_EVEN),
-    ("ROUND_DOWN", decimal.ROUND_DOWN),
-])
-def test_rounding_mode(name, constant):
-    assert rounding_mode(name) == constant
-    assert ROUNDING_MODES[name] == constant
+# What each mode a policy file may name does to the amounts that tell them apart, worked by hand:
+# 0.005 is half a fen (half up: 0.01; half even: 0.00, 0 is even; down: 0.00); 0.015 (0.02, 0.02 — 2 is
+# even —, 0.01); 2.675 (2.68, 2.68, 2.67); -0.005 away from zero, to even, toward zero; 0.0149 is below half.
+ROUNDED = {  # amount: (ROUND_HALF_UP, ROUND_HALF_EVEN, ROUND_DOWN)
+    "0.005": ("0.01", "0.00", "0.00"),
+    "0.015": ("0.02", "0.02", "0.01"),
+    "2.675": ("2.68", "2.68", "2.67"),
+    "-0.005": ("-0.01", "0.00", "0.00"),
+    "0.0149": ("0.01", "0.01", "0.01"),
+    "123456.78905": ("123456.79", "123456.79", "123456.78"),
+}
+
+
+@pytest.mark.parametrize(("column", "name"), list(enumerate(["ROUND_HALF_UP", "ROUND_HALF_EVEN", "ROUND_DOWN"])))
+def test_rounding_mode(column, name):
+    mode = rounding_mode(name)
+    assert {amount: to_fen(D(amount), mode) for amount in ROUNDED} == {
+        amount: D(expected[column]) for amount, expected in ROUNDED.items()}
+    assert sorted(ROUNDING_MODES) == sorted(["ROUND_HALF_UP", "ROUND_HALF_EVEN", "ROUND_DOWN"])  # no others
 
 
 @pytest.mark.parametrize("name", ["ROUND_UP", "half_up", "", "ROUND_CEILING"])

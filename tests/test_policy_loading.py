@@ -424,7 +424,7 @@ def test_empty_directory_is_an_empty_table(tmp_path):
 def test_table_indexes_by_id_and_kind():
     table = load_policy_table(POLICY_DIR)
     assert [p.id for p in table] == sorted(p.id for p in table)
-    assert table.get("guizhou-compute-voucher").id == "guizhou-compute-voucher"
+    assert table.get("guizhou-compute-voucher").source == str(POLICY_DIR / "guizhou-compute-voucher.toml")
     assert {p.id for p in table.by_kind["data_purchase"]} >= {"guiyang-data-trading", "guizhou-compute-voucher"}
     assert "guiyang-data-trading" not in {p.id for p in table.by_kind["compute_purchase"]}
     for kind, policies in table.by_kind.items():

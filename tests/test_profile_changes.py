@@ -9,10 +9,9 @@ until an administrator approves. A 15,000 booking service then earns a 15,000 vo
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from conftest import cli
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from ledger_support import (  # noqa: F401  (fixtures)
@@ -30,14 +29,12 @@ from ledger_support import (  # noqa: F401  (fixtures)
     refused,
 )
 
-from voucher.cli import main
 from voucher.enterprise import ROLES
 from voucher.ledger import open_ledger
 from voucher.errors import Conflict, Forbidden, InputError, NotFound
 from voucher.quota import NotEligible
 
 JN = "jinan-data-voucher"
-POLICIES = str(Path(__file__).resolve().parent.parent / "policies")
 
 
 def enterprise_actor(code: str) -> str:
@@ -176,7 +173,7 @@ def test_an_administrator_lists_and_decides_changes_from_the_command_line(ledger
     change = ledger.submit_enterprise_change(code, {"legal_person": True}, actor=enterprise_actor(code))
 
     def run(*args, actor=ADMIN):
-        return CliRunner().invoke(main, ["--policies", POLICIES, "--db", ledger_url, "--actor", actor, *args])
+        return cli(*args, db=ledger_url, actor=actor)
 
     listed = run("ledger", "changes", "list", "--json")
     assert listed.exit_code == 0, listed.output

@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 
 from voucher.errors import InputError, quote
+from voucher.history import History
 from voucher.readers import read_transactions
 from voucher.transactions import (
     CHINA_TZ, FIELDS, KINDS, Transaction, parse_china_date, transaction_from_dict,
@@ -424,3 +425,32 @@ def test_transaction_from_dict_names_its_place():
     with pytest.raises(InputError) as info:
         transaction_from_dict([], "transactions[4]")
     assert (info.value.field, info.value.problem) == ("transactions[4]", "must be an object")
+
+
+@pytest.mark.parametrize(("data", "field", "problem"), [
+    ([], "history", "must be an object"),
+    ({"granted": ["x"]}, "history.granted[0].policy_id", "is required"),
+    ({"granted": [{"year": 2026, "amount": "1.00"}]}, "history.granted[0].policy_id", "is required"),
+    ({"granted": [{"policy_id": "p", "year": "2026", "amount": "1.00"}]}, "history.granted[0].year",
+     "must be an integer year"),
+    ({"granted": [{"policy_id": "p", "year": True, "amount": "1.00"}]}, "history.granted[0].year",
+     "must be an integer year"),
+    ({"pool_used": [{"year": 2026}]}, "history.pool_used[0].policy_id", "is required"),
+    ({"pool_used": [{"policy_id": "p", "year": 2026, "amount": "1.00", "awards": -1}]}, "history.pool_used[0].awards",
+     "must be a whole number of awards"),
+    ({"pool_used": [{"policy_id": "p", "year": 2026, "amount": "1.00", "awards": True}]},
+     "history.pool_used[0].awards", "must be a whole number of awards"),
+], ids=["not-object", "row-not-object", "no-policy", "year-text", "year-bool", "pool-no-policy", "negative-awards",
+        "bool-awards"])
+def test_a_history_names_the_row_and_field_it_refuses(data, field, problem):
+    with pytest.raises(InputError) as info:
+        History.from_dict(data)
+    assert (info.value.field, info.value.problem) == (field, problem)
+
+
+def test_a_history_reads_grants_and_pool_use():
+    h = History.from_dict({"granted": [{"policy_id": "p", "year": 2026, "amount": "1000.50"},
+                                       {"policy_id": "p", "year": 2026, "amount": "0.50"}],
+                           "pool_used": [{"policy_id": "q", "year": 2026, "amount": "300.00", "awards": 2}]})
+    assert h.granted_year[("p", 2026)] == Decimal("1001.00") and h.claims["p"] == 2
+    assert (h.pool_used[("q", 2026)], h.pool_awards[("q", 2026)]) == (Decimal("300.00"), 2)
