@@ -103,7 +103,10 @@ def test_serves_the_api(server):
     assert status == 201, posted
     vid = posted["vouchers"][0]["id"]
     assert ent("GET", f"/v1/vouchers/{vid}")[1]["face"] == "30000.00"
-    status, _, _ = anon("POST", "/v1/estimates", {"x": "y" * (3 * 1024 * 1024)})
+    try:
+        status, _, _ = anon("POST", "/v1/estimates", {"x": "y" * (3 * 1024 * 1024)})
+    except (BrokenPipeError, ConnectionResetError):  # answered 401 and closed before the body was all sent
+        status = 401
     assert status in (401, 413)  # refused before or while reading the body, never a 500
     status, problem, _ = Http(srv, keys["admin"])("POST", "/v1/estimates", {"x": "y" * (3 * 1024 * 1024)})
     assert status == 413 and problem["status"] == 413

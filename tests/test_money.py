@@ -10,7 +10,7 @@ import pytest
 from voucher.errors import InputError, VoucherError, quote
 from voucher.money import (
     FEN, MAX_YUAN, ROUNDING_MODES, ZERO, fmt_wan, fmt_yuan, parse_decimal, parse_money, parse_rate, plain,
-    rounding_mode, to_fen,
+    rounding_mode, round_to_fen,
 )
 
 D = Decimal
@@ -257,19 +257,19 @@ def test_quote_shows_what_was_sent_never_a_repr(value, shown):
     ("1000000000000000", decimal.ROUND_DOWN, "1000000000000000.00"),
 ])
 def test_to_fen(amount, mode, expected):
-    got = to_fen(D(amount), mode)
+    got = round_to_fen(D(amount), mode)
     assert str(got) == expected
 
 
 def test_to_fen_default_is_half_up():
-    assert str(to_fen(D("0.005"))) == "0.01"
-    assert str(to_fen(D("0.015"))) == "0.02"
+    assert str(round_to_fen(D("0.005"))) == "0.01"
+    assert str(round_to_fen(D("0.015"))) == "0.02"
 
 
 def test_to_fen_of_a_rate_product_is_exact():
     # 1‰ of 123,456,789.05 is 123,456.78905: half up gives .79; a float product would not be exact.
-    assert to_fen(D("123456789.05") * D("0.001")) == D("123456.79")
-    assert to_fen(D("66666666.67") * D("0.03")) == D("2000000.00")
+    assert round_to_fen(D("123456789.05") * D("0.001")) == D("123456.79")
+    assert round_to_fen(D("66666666.67") * D("0.03")) == D("2000000.00")
 
 
 # What each mode a policy file may name does to the amounts that tell them apart, worked by hand:
@@ -288,7 +288,7 @@ ROUNDED = {  # amount: (ROUND_HALF_UP, ROUND_HALF_EVEN, ROUND_DOWN)
 @pytest.mark.parametrize(("column", "name"), list(enumerate(["ROUND_HALF_UP", "ROUND_HALF_EVEN", "ROUND_DOWN"])))
 def test_rounding_mode(column, name):
     mode = rounding_mode(name)
-    assert {amount: to_fen(D(amount), mode) for amount in ROUNDED} == {
+    assert {amount: round_to_fen(D(amount), mode) for amount in ROUNDED} == {
         amount: D(expected[column]) for amount, expected in ROUNDED.items()}
     assert sorted(ROUNDING_MODES) == sorted(["ROUND_HALF_UP", "ROUND_HALF_EVEN", "ROUND_DOWN"])  # no others
 

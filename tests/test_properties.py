@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 from voucher.calculator import estimate
 from voucher.enterprise import ROLES, Enterprise
 from voucher.history import History
-from voucher.money import FEN, to_fen
+from voucher.money import FEN, round_to_fen
 from voucher.policy import DRAFT, PolicyTable, load_policy_table
 from voucher.transactions import KINDS, Transaction
 
@@ -285,7 +285,7 @@ def check_invariants(result, txs, history: History | None, include_drafts: bool)
             assert g.amount <= p.caps.per_item
         if g.rate is not None:
             assert g.raw == g.base * g.rate
-            assert g.before_caps == to_fen(g.raw, p.formula.rounding)
+            assert g.before_caps == round_to_fen(g.raw, p.formula.rounding)
         if p.formula.aggregate == "item":
             tx = [t for t in txs if t.id == g.business and t.date == g.day]
             assert tx, g.business
@@ -407,7 +407,7 @@ def test_single_business_gets_the_higher_scheme(amount):
 # --- Guizhou: per contract, per-year cap, however the year is split --------------------------------------
 
 def guizhou_expected(amounts_: list[Decimal]) -> Decimal:
-    return min(D("2000000.00"), sum((to_fen(a * D("0.03"), decimal.ROUND_HALF_UP) for a in amounts_), D("0.00")))
+    return min(D("2000000.00"), sum((round_to_fen(a * D("0.03"), decimal.ROUND_HALF_UP) for a in amounts_), D("0.00")))
 
 
 @SETTINGS
@@ -454,7 +454,7 @@ def test_guizhou_cap_is_per_calendar_year():
 def guiyang_expected(total: Decimal) -> Decimal:
     if total <= D("5000000"):
         return D("0.00")
-    return min(D("1000000.00"), to_fen(total * D("0.001"), decimal.ROUND_HALF_UP))
+    return min(D("1000000.00"), round_to_fen(total * D("0.001"), decimal.ROUND_HALF_UP))
 
 
 def guiyang_tx(tx_id: str, amount: Decimal, day: date = date(2026, 5, 1)) -> Transaction:

@@ -144,10 +144,6 @@ def round_to_fen(amount: Decimal, rounding: str = decimal.ROUND_HALF_UP) -> Mone
     return amount.quantize(FEN, rounding=rounding, context=_CONTEXT)
 
 
-to_fen = round_to_fen
-"""The old name, kept only until the tests that import it move to `round_to_fen` (issue 8)."""
-
-
 def fmt_yuan(amount: Decimal) -> str:
     """1234567.8 -> '1,234,567.80'."""
     return f"{round_to_fen(amount):,.2f}"
