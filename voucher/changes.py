@@ -14,9 +14,9 @@ from __future__ import annotations
 import json
 
 from voucher.enterprise import Enterprise, validate_credit_code
-from voucher.errors import Conflict, Forbidden, InputError, NotFound, quote
+from voucher.errors import Forbidden, InputError, NotFound, quote
 from voucher.states import Event
-from voucher.store import Tx
+from voucher.store import Tx, open_row
 
 DESCRIPTIVE = frozenset({"name"})
 """Profile fields no eligibility condition reads: an enterprise's change to them takes effect at once.
@@ -140,12 +140,7 @@ class ProfileChanges:
                (json.dumps(profile, ensure_ascii=False), entry, code))
 
     def _open_change(self, tx: Tx, change_id: str) -> dict:
-        row = tx.one("SELECT * FROM enterprise_changes WHERE id = ?", (change_id,))
-        if not row:
-            raise NotFound(f"no profile change {quote(change_id)}", field="change")
-        if row["status"] != "pending":
-            raise Conflict(f"profile change {change_id} is already {row['status']}", field="change")
-        return row
+        return open_row(tx, "enterprise_changes", change_id, what="profile change", field="change", status="pending")
 
     def _decide(self, tx: Tx, change_id: str, status: str, actor: str, entry: int, reason: str | None = None) -> None:
         tx.run("UPDATE enterprise_changes SET status = ?, decided_by = ?, decided_at = ?, decided_entry = ?, "

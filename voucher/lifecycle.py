@@ -24,7 +24,7 @@ from voucher.policy import PolicyTable
 from voucher.quota import NotEligible
 from voucher.results import Grant
 from voucher.states import VOUCHER_TRANSITIONS, Event
-from voucher.store import Tx, from_fen, to_fen_int
+from voucher.store import Tx, from_fen, open_row, to_fen_int
 from voucher.transactions import Transaction, transaction_from_dict
 
 __all__ = ["Lifecycle", "NotEligible"]
@@ -169,12 +169,7 @@ class Lifecycle:
         return voucher
 
     def _open_application(self, tx: Tx, app_id: str) -> dict:
-        app = tx.one("SELECT * FROM applications WHERE id = ?", (app_id,))
-        if not app:
-            raise NotFound(f"no application {quote(app_id)}", field="application")
-        if app["status"] != "applied":
-            raise Conflict(f"application {app_id} is already {app['status']}", field="application")
-        return app
+        return open_row(tx, "applications", app_id, what="application", field="application", status="applied")
 
     def _application(self, tx: Tx, app_id: str) -> dict:
         app = tx.one("SELECT id, enterprise, policy_id, business, status, voucher_id, reason FROM applications "

@@ -97,6 +97,19 @@ class Tx:
         self.run(f"INSERT INTO {table} ({cols}) VALUES {marks}", [v for row in rows for v in row.values()])
 
 
+def open_row(tx: Tx, table: str, row_id: str, *, what: str, field: str, status: str) -> dict:
+    """A request waiting for a decision (an application `applied`, a profile change `pending`):
+    NotFound if there is none, Conflict if it was decided already."""
+    from voucher.errors import Conflict, NotFound, quote
+
+    row = tx.one(f"SELECT * FROM {table} WHERE id = ?", (row_id,))
+    if not row:
+        raise NotFound(f"no {what} {quote(row_id)}", field=field)
+    if row["status"] != status:
+        raise Conflict(f"{what} {row_id} is already {row['status']}", field=field)
+    return row
+
+
 class SQLiteStore:
     """One SQLite file in WAL mode; a process-wide lock keeps one writer per connection."""
 
