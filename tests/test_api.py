@@ -420,3 +420,25 @@ def test_the_environment_configures_the_app_and_the_mapping_wins(tmp_path, monke
         assert client.get("/readyz").get_json()["policies"] == 1
     finally:
         app.extensions["voucher"].close()
+
+
+def test_a_posted_business_is_parsed_once_on_its_way_in(world, monkeypatch):
+    """The request schema makes the `Transaction`; the ledger takes it as it is (no dict round trip).
+
+    The schema keeps its own reference to the parser, so any call of the module's parser
+    during the request is a second parse.
+    """
+    import sys
+
+    import voucher.transactions
+
+    calls = []
+    original = voucher.transactions.transaction_from_dict
+    for name, module in list(sys.modules.items()):  # wherever the domain holds the parser
+        if name.startswith("voucher") and getattr(module, "transaction_from_dict", None) is original:
+            monkeypatch.setattr(module, "transaction_from_dict", lambda *a, **k: calls.append(a) or original(*a, **k))
+    r = world.platform.post("/v1/transactions", {"enterprise": GUIYANG_A, "transaction": tx("ONCE-1")})
+    assert r.status_code == 201 and r.get_json()["vouchers"][0]["face"] == "30000.00"  # 3% of 1,000,000
+    r = world.ent_a.post("/v1/applications", {"policy_id": "guizhou-compute-voucher", "transaction": tx("ONCE-2")})
+    assert r.status_code == 201, r.get_json()
+    assert calls == []

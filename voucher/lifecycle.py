@@ -25,7 +25,7 @@ from voucher.quota import NotEligible
 from voucher.results import Grant
 from voucher.states import VOUCHER_TRANSITIONS, Event
 from voucher.store import Tx, from_fen, open_row, to_fen_int
-from voucher.transactions import Transaction, transaction_from_dict
+from voucher.transactions import Transaction, as_sent, as_transaction, transaction_from_dict
 
 __all__ = ["Lifecycle", "NotEligible"]
 
@@ -35,11 +35,14 @@ class Lifecycle:
 
     # --- apply, approve (issue), reject ------------------------------------------------------
 
-    def apply(self, code: str, policy_id: str, transaction: dict, *, actor: str, key: str | None = None,
-              parameters: dict | None = None) -> dict:
-        """申领: an enterprise asks for a policy's grant for one business; checked now, decided by approve."""
+    def apply(self, code: str, policy_id: str, transaction: Transaction | dict, *, actor: str,
+              key: str | None = None, parameters: dict | None = None) -> dict:
+        """申领: an enterprise asks for a policy's grant for one business; checked now, decided by approve.
+
+        `transaction` is a parsed `Transaction` (the API's schema makes one) or its JSON form.
+        """
         policy = self.table.get(policy_id)
-        t = transaction_from_dict(transaction)
+        t = as_transaction(transaction)
         business = required_key(t.id, "transaction.id")
 
         def work(tx: Tx) -> dict:
@@ -58,7 +61,7 @@ class Lifecycle:
                                        "tx": json.dumps(t.to_dict(), ensure_ascii=False),
                                        "status": "applied", "platform": t.platform, "actor": actor, "entry_id": entry})
             return self._application(tx, app_id)
-        return self.idempotent(key, ["apply", code, policy_id, transaction, actor, str(parameters)], work)
+        return self.idempotent(key, ["apply", code, policy_id, as_sent(transaction), actor, str(parameters)], work)
 
     def approve(self, app_id: str, *, actor: str, key: str | None = None, parameters: dict | None = None) -> dict:
         """An administrator approves; the voucher is issued in the same transaction, for what the caps leave."""
@@ -90,7 +93,7 @@ class Lifecycle:
             return self._application(tx, app_id)
         return self.idempotent(key, ["reject", app_id, reason, actor], work)
 
-    def post_transaction(self, code: str, transaction: dict, *, platform: str, actor: str,
+    def post_transaction(self, code: str, transaction: Transaction | dict, *, platform: str, actor: str,
                          key: str | None = None, parameters: dict | None = None) -> dict:
         """A platform posts a business; every voucher-issuing policy that grants for it issues now.
 
@@ -99,7 +102,7 @@ class Lifecycle:
         returns the first answer and writes nothing, whatever idempotency key it carries;
         with other content it is refused, naming the fields that differ.
         """
-        t = transaction_from_dict(transaction)
+        t = as_transaction(transaction)
         required_key(t.id, "transaction.id")
         if t.platform and t.platform != platform:
             raise Forbidden(f"transaction.platform {quote(t.platform)} is not the posting platform "
@@ -131,7 +134,7 @@ class Lifecycle:
             record_business(tx, entry)
             vouchers = [self._issue(tx, enterprise, g, t, actor=actor, application=None) for g in grants]
             return {"transaction": t.to_dict(), "vouchers": vouchers, "not_issued": not_issued}
-        return self.idempotent(key, ["post", code, transaction, platform], work)
+        return self.idempotent(key, ["post", code, as_sent(transaction), platform], work)
 
     def _issue(self, tx: Tx, enterprise: Enterprise, grant: Grant, t: Transaction, *, actor: str,
                application: str | None) -> dict:

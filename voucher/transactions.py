@@ -161,6 +161,16 @@ def parse_china_date(value: object, field: str) -> date:
 
 # --- records ---------------------------------------------------------------------------------
 
+def as_transaction(value: Transaction | dict) -> Transaction:
+    """A business already parsed (by the API's schema) as it is; its JSON form through the one parser."""
+    return value if isinstance(value, Transaction) else transaction_from_dict(value)
+
+
+def as_sent(value: Transaction | dict) -> dict:
+    """What an idempotency fingerprint is taken of: the JSON form, as the API has always sent it."""
+    return value.to_dict() if isinstance(value, Transaction) else value
+
+
 def transaction_from_dict(data: dict, where: str = "transaction", *, grouping: bool = False) -> Transaction:
     """Build a Transaction from JSON/CSV values, naming the field of any bad value.
 

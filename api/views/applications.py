@@ -24,7 +24,7 @@ def apply(args: dict):
     """Apply for one policy's grant for one business; checked now against the caps, decided by approval."""
     who = current_principal()
     code = own_enterprise(args.get("enterprise"))
-    return ledger().apply(code, args["policy_id"], args["transaction"].to_dict(), actor=who.actor, key=key())
+    return ledger().apply(code, args["policy_id"], args["transaction"], actor=who.actor, key=key())
 
 
 @blp.route("/<id:application_id>")

@@ -33,5 +33,5 @@ def post_transaction(args: dict):
     with other content it is 409 `business_differs`, listing each differing field in `errors`.
     """
     who = current_principal()
-    return ledger().post_transaction(args["enterprise"], args["transaction"].to_dict(), platform=who.subject,
+    return ledger().post_transaction(args["enterprise"], args["transaction"], platform=who.subject,
                                      actor=who.actor, key=key())
