@@ -51,8 +51,8 @@ def ledger() -> Ledger:
 def parameters(extra: dict | None = None) -> dict | None:
     """The administrator-set values the ledger records, overlaid by a request's own (an estimate's what-if)."""
     book = ledger()
-    with book.store.read() as tx:
-        return book.parameters(tx, extra) or None
+    with book.store.read() as db:
+        return book.parameters(db, extra) or None
 
 
 def policy_table() -> PolicyTable:

@@ -44,16 +44,16 @@ def verify_ledger(journal, *, page: int = 5000, checkpoint: dict | None = None, 
     replay = Replay(getattr(journal, "table", None))
     problems: list[Problem] = []
     seen: dict[int, str] = {}
-    with journal.store.read() as tx:
-        head = tx.one("SELECT last_id, last_hash FROM head WHERE id = 1")
-        count = tx.value("SELECT COUNT(*) FROM entries")
+    with journal.store.read() as db:
+        head = db.one("SELECT last_id, last_hash FROM head WHERE id = 1")
+        count = db.value("SELECT COUNT(*) FROM entries")
         prev, number, last, version_2 = "", 0, 0, False
         while True:
-            entries = tx.rows("SELECT * FROM entries WHERE id > ? ORDER BY id LIMIT ?", (last, page))
+            entries = db.rows("SELECT * FROM entries WHERE id > ? ORDER BY id LIMIT ?", (last, page))
             if not entries:
                 break
             legs: dict[int, list[dict]] = {}
-            for row in tx.rows("SELECT * FROM postings WHERE entry_id > ? AND entry_id <= ? ORDER BY entry_id, n",
+            for row in db.rows("SELECT * FROM postings WHERE entry_id > ? AND entry_id <= ? ORDER BY entry_id, n",
                                (last, entries[-1]["id"])):
                 legs.setdefault(row["entry_id"], []).append(row)
             for entry in entries:
@@ -69,10 +69,10 @@ def verify_ledger(journal, *, page: int = 5000, checkpoint: dict | None = None, 
                 replay.apply(_entry(entry, postings, replay))
                 prev, number = entry["hash"], entry["id"]
             last = entries[-1]["id"]
-        orphan = tx.value("SELECT MIN(p.entry_id) FROM postings p LEFT JOIN entries e ON e.id = p.entry_id "
+        orphan = db.value("SELECT MIN(p.entry_id) FROM postings p LEFT JOIN entries e ON e.id = p.entry_id "
                           "WHERE e.id IS NULL")
         for spec in DERIVED:
-            replay.problems += replay.compare(tx, spec)
+            replay.problems += replay.compare(db, spec)
     if head["last_id"] != last or head["last_hash"] != prev:  # checked on an emptied ledger too
         removed = head["last_id"] > last
         problems.append(Problem("head", "the head does not point at the last entry: "

@@ -73,15 +73,15 @@ def business_row(entry: dict) -> dict:
             "tx": json.dumps(transaction_of(memo), sort_keys=True, ensure_ascii=False)}
 
 
-def record_business(tx: Tx, entry_id: int) -> None:
+def record_business(db: Tx, entry_id: int) -> None:
     """Add the business an entry posted, unless its key was posted before (the first posting holds it)."""
-    row = business_row(tx.one("SELECT id, ref, enterprise, memo FROM entries WHERE id = ?", (entry_id,)))
-    if not tx.one("SELECT entry_id FROM businesses WHERE key = ?", (row["key"],)):
-        tx.insert("businesses", row)
+    row = business_row(db.one("SELECT id, ref, enterprise, memo FROM entries WHERE id = ?", (entry_id,)))
+    if not db.one("SELECT entry_id FROM businesses WHERE key = ?", (row["key"],)):
+        db.insert("businesses", row)
 
 
-def posted(tx: Tx, business: str) -> dict | None:
-    return tx.one("SELECT * FROM businesses WHERE key = ?", (normal_key(business),))
+def posted(db: Tx, business: str) -> dict | None:
+    return db.one("SELECT * FROM businesses WHERE key = ?", (normal_key(business),))
 
 
 def differences(first: dict, enterprise: str, transaction: dict) -> list[str]:
@@ -92,42 +92,42 @@ def differences(first: dict, enterprise: str, transaction: dict) -> list[str]:
                      if name != "id" and str(before.get(name, "")) != str(transaction.get(name, ""))]
 
 
-def first_answer(tx: Tx, first: dict, issued_view: Callable[[Tx, str], dict]) -> dict:
+def first_answer(db: Tx, first: dict, issued_view: Callable[[Tx, str], dict]) -> dict:
     """The answer the first posting gave: its transaction, its vouchers as issued, why others issued none.
 
     The vouchers a posting issued are the `issue` entries that follow it in the same write.
     """
-    memo = json.loads(tx.value("SELECT memo FROM entries WHERE id = ?", (first["entry_id"],)) or "{}")
+    memo = json.loads(db.value("SELECT memo FROM entries WHERE id = ?", (first["entry_id"],)) or "{}")
     vouchers = []
-    for entry in tx.rows("SELECT event, ref, voucher_id FROM entries WHERE id > ? ORDER BY id LIMIT 64",
+    for entry in db.rows("SELECT event, ref, voucher_id FROM entries WHERE id > ? ORDER BY id LIMIT 64",
                          (first["entry_id"],)):
         if entry["event"] != Event.ISSUE or entry["ref"] != first["id"]:
             break
-        vouchers.append(issued_view(tx, entry["voucher_id"]))
+        vouchers.append(issued_view(db, entry["voucher_id"]))
     return {"transaction": transaction_of(memo), "vouchers": vouchers, "not_issued": memo.get("not_issued", [])}
 
 
 # --- filling the keys of a ledger made before them (schema step 0003_idem_business_keys) ---------
 
-def fill_keys(tx: Tx) -> None:
+def fill_keys(db: Tx) -> None:
     """Normalised keys for existing claims, applications, invoices and posted businesses.
 
     Rows that collide only once normalised (made before keys existed) stay: the first keeps
     the key, a later claim keeps its old spelling and a later invoice gets no key, so the
     migration never fails on old data and every new id is compared by its key.
     """
-    claims = tx.rows("SELECT c.business, c.scope, c.voucher_id, v.enterprise, v.business AS shown FROM claims c "
+    claims = db.rows("SELECT c.business, c.scope, c.voucher_id, v.enterprise, v.business AS shown FROM claims c "
                      "JOIN vouchers v ON v.id = c.voucher_id")
     for row in sorted(claims, key=lambda r: (int(r["voucher_id"][1:]), r["scope"])):  # V<n>: n is the issue entry
         key = claim_key(row["enterprise"], row["shown"], row["business"] == f"{row['enterprise']}:{row['shown']}")
-        if key != row["business"] and not tx.one("SELECT 1 AS x FROM claims WHERE business = ? AND scope = ?",
+        if key != row["business"] and not db.one("SELECT 1 AS x FROM claims WHERE business = ? AND scope = ?",
                                                  (key, row["scope"])):
-            tx.run("UPDATE claims SET business = ? WHERE business = ? AND scope = ?", (key, row["business"], row["scope"]))
-    for row in tx.rows("SELECT id, business FROM applications"):
-        tx.run("UPDATE applications SET business_key = ? WHERE id = ?", (normal_key(row["business"]), row["id"]))
-    for row in sorted(tx.rows("SELECT id, invoice FROM redemptions"), key=lambda r: int(r["id"][1:])):
+            db.run("UPDATE claims SET business = ? WHERE business = ? AND scope = ?", (key, row["business"], row["scope"]))
+    for row in db.rows("SELECT id, business FROM applications"):
+        db.run("UPDATE applications SET business_key = ? WHERE id = ?", (normal_key(row["business"]), row["id"]))
+    for row in sorted(db.rows("SELECT id, invoice FROM redemptions"), key=lambda r: int(r["id"][1:])):
         key = normal_key(row["invoice"])
-        if not tx.one("SELECT id FROM redemptions WHERE invoice_key = ?", (key,)):
-            tx.run("UPDATE redemptions SET invoice_key = ? WHERE id = ?", (key, row["id"]))
-    for entry in tx.rows("SELECT id FROM entries WHERE event = 'transaction.post' ORDER BY id"):
-        record_business(tx, entry["id"])
+        if not db.one("SELECT id FROM redemptions WHERE invoice_key = ?", (key,)):
+            db.run("UPDATE redemptions SET invoice_key = ? WHERE id = ?", (key, row["id"]))
+    for entry in db.rows("SELECT id FROM entries WHERE event = 'transaction.post' ORDER BY id"):
+        record_business(db, entry["id"])

@@ -44,8 +44,8 @@ class ProfileChanges:
             raise InputError("changes.credit_code", "is the enterprise's key and is not changed; an administrator "
                                                     "registers the new code")
 
-        def work(tx: Tx) -> dict:
-            current = self._enterprise(tx, code, active=False).to_dict()
+        def work(db: Tx) -> dict:
+            current = self._enterprise(db, code, active=False).to_dict()
             try:
                 merged = Enterprise.from_dict({**current, **changes}).to_dict()
             except InputError as exc:
@@ -55,35 +55,35 @@ class ProfileChanges:
                 raise InputError("changes", "changes nothing: the profile already says so")
             before = {f: current[f] for f in diff}
             status = "pending" if set(diff) - DESCRIPTIVE else "applied"
-            change_id = f"C{self.next_id(tx)}"
-            superseded = [r["id"] for r in tx.rows("SELECT id FROM enterprise_changes WHERE enterprise = ? AND "
+            change_id = f"C{self.next_id(db)}"
+            superseded = [r["id"] for r in db.rows("SELECT id FROM enterprise_changes WHERE enterprise = ? AND "
                                                    "status = 'pending' ORDER BY entry_id", (code,))]
-            entry = self.append(tx, Event.ENTERPRISE_CHANGE, actor=actor, enterprise=code, ref=change_id,
+            entry = self.append(db, Event.ENTERPRISE_CHANGE, actor=actor, enterprise=code, ref=change_id,
                                 memo={"changes": diff, "before": before, "status": status, "supersedes": superseded})
             now = self.now().isoformat()
-            tx.run("UPDATE enterprise_changes SET status = 'superseded', decided_at = ?, decided_entry = ? "
+            db.run("UPDATE enterprise_changes SET status = 'superseded', decided_at = ?, decided_entry = ? "
                    "WHERE enterprise = ? AND status = 'pending'", (now, entry, code))
             if status == "applied":
-                self._store_profile(tx, code, {**current, **diff}, entry)
-            tx.insert("enterprise_changes", {
+                self._store_profile(db, code, {**current, **diff}, entry)
+            db.insert("enterprise_changes", {
                 "id": change_id, "enterprise": code, "changes": _dumps(diff), "before": _dumps(before),
                 "status": status, "submitted_by": actor, "submitted_at": now, "entry_id": entry})
-            return self._change(tx, change_id)
+            return self._change(db, change_id)
         return self.idempotent(key, ["enterprise.change", code, changes, actor], work)
 
     def approve_enterprise_change(self, change_id: str, *, actor: str, key: str | None = None) -> dict:
         """An administrator accepts the facts: they take effect now, over the profile as it is now."""
         require_admin(actor, "approves an enterprise's facts")
 
-        def work(tx: Tx) -> dict:
-            row = self._open_change(tx, change_id)
+        def work(db: Tx) -> dict:
+            row = self._open_change(db, change_id)
             changes = json.loads(row["changes"])
-            current = self._enterprise(tx, row["enterprise"], active=False).to_dict()
-            entry = self.append(tx, Event.ENTERPRISE_CHANGE_APPROVE, actor=actor, enterprise=row["enterprise"],
+            current = self._enterprise(db, row["enterprise"], active=False).to_dict()
+            entry = self.append(db, Event.ENTERPRISE_CHANGE_APPROVE, actor=actor, enterprise=row["enterprise"],
                                 ref=change_id, memo={"changes": changes})
-            self._store_profile(tx, row["enterprise"], {**current, **changes}, entry)
-            self._decide(tx, change_id, "approved", actor, entry)
-            return self._change(tx, change_id)
+            self._store_profile(db, row["enterprise"], {**current, **changes}, entry)
+            self._decide(db, change_id, "approved", actor, entry)
+            return self._change(db, change_id)
         return self.idempotent(key, ["enterprise.change.approve", change_id, actor], work)
 
     def reject_enterprise_change(self, change_id: str, *, reason: str, actor: str, key: str | None = None) -> dict:
@@ -92,12 +92,12 @@ class ProfileChanges:
         if not isinstance(reason, str) or not reason.strip():
             raise InputError("reason", "a rejection states its reason")
 
-        def work(tx: Tx) -> dict:
-            row = self._open_change(tx, change_id)
-            entry = self.append(tx, Event.ENTERPRISE_CHANGE_REJECT, actor=actor, enterprise=row["enterprise"],
+        def work(db: Tx) -> dict:
+            row = self._open_change(db, change_id)
+            entry = self.append(db, Event.ENTERPRISE_CHANGE_REJECT, actor=actor, enterprise=row["enterprise"],
                                 ref=change_id, memo={"reason": reason})
-            self._decide(tx, change_id, "rejected", actor, entry, reason)
-            return self._change(tx, change_id)
+            self._decide(db, change_id, "rejected", actor, entry, reason)
+            return self._change(db, change_id)
         return self.idempotent(key, ["enterprise.change.reject", change_id, reason, actor], work)
 
     def enterprise_changes(self, *, enterprise: str | None = None, status: str | None = None,
@@ -113,41 +113,41 @@ class ProfileChanges:
                 where.append(f"{column} = ?")
                 params.append(value)
         sql = "SELECT id FROM enterprise_changes" + (" WHERE " + " AND ".join(where) if where else "")
-        with self.store.read() as tx:
-            ids = [r["id"] for r in tx.rows(sql + " ORDER BY entry_id LIMIT ?", (*params, limit))]
-            return {"items": [self._change(tx, i) for i in ids]}
+        with self.store.read() as db:
+            ids = [r["id"] for r in db.rows(sql + " ORDER BY entry_id LIMIT ?", (*params, limit))]
+            return {"items": [self._change(db, i) for i in ids]}
 
     def enterprise_change(self, change_id: str) -> dict:
-        with self.store.read() as tx:
-            return self._change(tx, change_id)
+        with self.store.read() as db:
+            return self._change(db, change_id)
 
     def enterprise_view(self, code: str) -> dict:
         """The profile in force, the enterprise's standing, and the change waiting for a decision, if any."""
         code = validate_credit_code(code, "credit_code")
-        with self.store.read() as tx:
-            row = tx.one("SELECT credit_code, profile, status FROM enterprises WHERE credit_code = ?", (code,))
+        with self.store.read() as db:
+            row = db.one("SELECT credit_code, profile, status FROM enterprises WHERE credit_code = ?", (code,))
             if not row:
                 raise NotFound(f"enterprise {code} is not registered", field="credit_code")
-            pending = tx.one("SELECT id FROM enterprise_changes WHERE enterprise = ? AND status = 'pending'", (code,))
+            pending = db.one("SELECT id FROM enterprise_changes WHERE enterprise = ? AND status = 'pending'", (code,))
             return {"credit_code": code, "status": row["status"], "profile": json.loads(row["profile"]),
-                    "pending_change": self._change(tx, pending["id"]) if pending else None}
+                    "pending_change": self._change(db, pending["id"]) if pending else None}
 
     # --- inside a transaction ------------------------------------------------------------------
 
-    def _store_profile(self, tx: Tx, code: str, profile: dict, entry: int) -> None:
+    def _store_profile(self, db: Tx, code: str, profile: dict, entry: int) -> None:
         profile = Enterprise.from_dict(profile).to_dict()
-        tx.run("UPDATE enterprises SET profile = ?, entry_id = ? WHERE credit_code = ?",
+        db.run("UPDATE enterprises SET profile = ?, entry_id = ? WHERE credit_code = ?",
                (json.dumps(profile, ensure_ascii=False), entry, code))
 
-    def _open_change(self, tx: Tx, change_id: str) -> dict:
-        return open_row(tx, "enterprise_changes", change_id, what="profile change", field="change", status="pending")
+    def _open_change(self, db: Tx, change_id: str) -> dict:
+        return open_row(db, "enterprise_changes", change_id, what="profile change", field="change", status="pending")
 
-    def _decide(self, tx: Tx, change_id: str, status: str, actor: str, entry: int, reason: str | None = None) -> None:
-        tx.run("UPDATE enterprise_changes SET status = ?, decided_by = ?, decided_at = ?, decided_entry = ?, "
+    def _decide(self, db: Tx, change_id: str, status: str, actor: str, entry: int, reason: str | None = None) -> None:
+        db.run("UPDATE enterprise_changes SET status = ?, decided_by = ?, decided_at = ?, decided_entry = ?, "
                "reason = ? WHERE id = ?", (status, actor, self.now().isoformat(), entry, reason, change_id))
 
-    def _change(self, tx: Tx, change_id: str) -> dict:
-        row = tx.one("SELECT * FROM enterprise_changes WHERE id = ?", (change_id,))
+    def _change(self, db: Tx, change_id: str) -> dict:
+        row = db.one("SELECT * FROM enterprise_changes WHERE id = ?", (change_id,))
         if not row:
             raise NotFound(f"no profile change {quote(change_id)}", field="change")
         return {"id": row["id"], "enterprise": row["enterprise"], "changes": json.loads(row["changes"]),

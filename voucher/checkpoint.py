@@ -162,8 +162,8 @@ def take_checkpoint(ledger, private_key, *, actor: str, request_key: str | None 
     """Verify the ledger, sign what was verified with `private_key` (from `load_private_key`), record it in
     `checkpoints`, and return it. The same `request_key` returns the checkpoint first issued for it."""
     if request_key is not None:
-        with ledger.store.read() as tx:
-            row = tx.one("SELECT body FROM checkpoints WHERE request_key = ?", (request_key,))
+        with ledger.store.read() as db:
+            row = db.one("SELECT body FROM checkpoints WHERE request_key = ?", (request_key,))
         if row:
             return json.loads(row["body"])
     report = ledger.verify()
@@ -173,12 +173,12 @@ def take_checkpoint(ledger, private_key, *, actor: str, request_key: str | None 
     body = sign({"format": FORMAT, "chains": [{"name": MAIN, "head_id": report["entries"],
                                                "head_hash": report["last_hash"]}],
                  "entries": report["entries"], "at": ledger.now().isoformat()}, private_key)
-    with ledger.store.write() as tx:
+    with ledger.store.write() as db:
         if request_key is not None:
-            row = tx.one("SELECT body FROM checkpoints WHERE request_key = ?", (request_key,))
+            row = db.one("SELECT body FROM checkpoints WHERE request_key = ?", (request_key,))
             if row:
                 return json.loads(row["body"])
-        tx.insert("checkpoints", {"id": (tx.value("SELECT MAX(id) FROM checkpoints") or 0) + 1, "at": body["at"],
+        db.insert("checkpoints", {"id": (db.value("SELECT MAX(id) FROM checkpoints") or 0) + 1, "at": body["at"],
                                   "actor": actor, "key_id": body["key_id"], "head_id": report["entries"],
                                   "head_hash": report["last_hash"], "entries": report["entries"],
                                   "body": json.dumps(body, ensure_ascii=False), "request_key": request_key})
@@ -187,6 +187,6 @@ def take_checkpoint(ledger, private_key, *, actor: str, request_key: str | None 
 
 def latest_checkpoint(store) -> dict | None:
     """The last checkpoint issued, with who took it: what a console shows."""
-    with store.read() as tx:
-        row = tx.one("SELECT actor, body FROM checkpoints ORDER BY id DESC LIMIT 1")
+    with store.read() as db:
+        row = db.one("SELECT actor, body FROM checkpoints ORDER BY id DESC LIMIT 1")
     return {"actor": row["actor"], "checkpoint": json.loads(row["body"])} if row else None

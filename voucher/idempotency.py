@@ -42,10 +42,10 @@ def keep_period(env: Mapping[str, str] | None = None) -> timedelta:
     return timedelta(days=int(text))
 
 
-def prune(tx: Tx, before: datetime, limit: int | None = None) -> int:
+def prune(db: Tx, before: datetime, limit: int | None = None) -> int:
     """Delete keys stored before `before` (the oldest first, at most `limit`); returns how many."""
     cutoff = before.isoformat()
     if limit is None:
-        return tx.run("DELETE FROM requests WHERE at < ?", (cutoff,))
-    return tx.run("DELETE FROM requests WHERE key IN (SELECT key FROM requests WHERE at < ? ORDER BY at LIMIT ?)",
+        return db.run("DELETE FROM requests WHERE at < ?", (cutoff,))
+    return db.run("DELETE FROM requests WHERE key IN (SELECT key FROM requests WHERE at < ? ORDER BY at LIMIT ?)",
                   (cutoff, limit))

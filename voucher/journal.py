@@ -120,28 +120,28 @@ class Journal:
         if key is not None and (not isinstance(key, str) or not 1 <= len(key) <= 255):
             raise InputError("Idempotency-Key", "must be 1 to 255 characters")
         fp = fingerprint(request)
-        with self.store.write() as tx:
+        with self.store.write() as db:
             now = self.now()
             if key:
-                seen = tx.one("SELECT fingerprint, response, at FROM requests WHERE key = ?", (key,))
+                seen = db.one("SELECT fingerprint, response, at FROM requests WHERE key = ?", (key,))
                 if seen and seen["at"] < (now - self.keep_keys).isoformat():
-                    tx.run("DELETE FROM requests WHERE key = ?", (key,))
+                    db.run("DELETE FROM requests WHERE key = ?", (key,))
                 elif seen:
                     if seen["fingerprint"] != fp:
                         raise IdempotencyMismatch("Idempotency-Key", "was used before with a different request")
                     return json.loads(seen["response"])
-            result = work(tx)
+            result = work(db)
             if isinstance(result, Replay):
                 return result.answer
             if key:
-                tx.insert("requests", {"key": key, "fingerprint": fp, "at": now.isoformat(),
+                db.insert("requests", {"key": key, "fingerprint": fp, "at": now.isoformat(),
                                        "response": json.dumps(result, ensure_ascii=False, default=str)})
             if self._pruned_at is None or not timedelta(0) <= now - self._pruned_at < PRUNE_EVERY:
-                prune(tx, now - self.keep_keys, PRUNE_BATCH)
+                prune(db, now - self.keep_keys, PRUNE_BATCH)
                 self._pruned_at = now
             return result
 
-    def append(self, tx: Tx, event: str, *, actor: str, postings: tuple[Posting, ...] = (),
+    def append(self, db: Tx, event: str, *, actor: str, postings: tuple[Posting, ...] = (),
                enterprise: str | None = None, policy_id: str | None = None, year: int | None = None,
                voucher_id: str | None = None, ref: str | None = None, reverses: int | None = None,
                memo: dict | None = None) -> int:
@@ -151,7 +151,7 @@ class Journal:
         fen = [(p, to_fen_int(p.amount)) for p in postings]
         if sum(f for _, f in fen) != 0:
             raise Conflict(f"entry {event} does not balance: {[(p.account, str(p.amount)) for p in postings]}")
-        head = tx.head
+        head = db.head
         now = self.now()
         entry = {"id": head["last_id"] + 1, "at": now.isoformat(), "day": now.date().isoformat(), "event": event,
                  "actor": actor, "enterprise": enterprise, "policy_id": policy_id, "year": year,
@@ -163,24 +163,24 @@ class Journal:
                  "policy_id": policy_id, "year": year, "party": p.party, "amount": f, "day": entry["day"]}
                 for n, (p, f) in enumerate(fen)]
         entry["hash"] = entry_hash(entry, legs)
-        tx.insert("entries", entry)
-        tx.insert_many("postings", legs)
-        tx.advance(entry["id"], entry["hash"])
+        db.insert("entries", entry)
+        db.insert_many("postings", legs)
+        db.advance(entry["id"], entry["hash"])
         return entry["id"]
 
-    def next_id(self, tx: Tx) -> int:
+    def next_id(self, db: Tx) -> int:
         """The id the next appended entry will get (the caller holds the write lock)."""
-        return tx.head["last_id"] + 1
+        return db.head["last_id"] + 1
 
-    def emit(self, tx: Tx, entry_id: int, event_type: str, subjects: list[str], payload: dict) -> None:
+    def emit(self, db: Tx, entry_id: int, event_type: str, subjects: list[str], payload: dict) -> None:
         """Queue a webhook event in the same transaction as the entry that caused it (the outbox)."""
-        next_id = (tx.value("SELECT MAX(id) FROM outbox") or 0) + 1
-        tx.insert("outbox", {"id": next_id, "entry_id": entry_id, "type": event_type,
+        next_id = (db.value("SELECT MAX(id) FROM outbox") or 0) + 1
+        db.insert("outbox", {"id": next_id, "entry_id": entry_id, "type": event_type,
                              "subjects": json.dumps(sorted(set(filter(None, subjects)))),
                              "payload": json.dumps(payload, ensure_ascii=False, default=str),
                              "at": self.now().isoformat()})
 
-    def balance(self, tx: Tx, *, account: str | None = None, kind: str | None = None,
+    def balance(self, db: Tx, *, account: str | None = None, kind: str | None = None,
                 enterprise: str | None = None, policy_id: str | None = None, year: int | None = None,
                 party: str | None = None, on: date | None = None) -> Decimal:
         """Sum of postings matching every filter given, up to and including day `on`."""
@@ -192,7 +192,7 @@ class Journal:
         sql = "SELECT COALESCE(SUM(amount), 0) AS total FROM postings"
         if where:
             sql += " WHERE " + " AND ".join(where)
-        return from_fen(tx.value(sql, params))
+        return from_fen(db.value(sql, params))
 
     def verify(self, page: int = 5000, *, checkpoint: dict | None = None, public_key: object = None) -> dict:
         """Prove the whole ledger: the chain, every posting's columns, the balances that may not go negative,

@@ -122,14 +122,14 @@ def resolve_scope(terms, table: PolicyTable) -> frozenset[str]:
     return frozenset(ids)
 
 
-def _check_subject_registered(tx, role: str, subject: str) -> None:
+def _check_subject_registered(db, role: str, subject: str) -> None:
     """An enterprise key needs a registered enterprise; a platform or provider key a party onboarded as one."""
     if role == "enterprise":
-        if not tx.one("SELECT credit_code FROM enterprises WHERE credit_code = ?", (subject,)):
+        if not db.one("SELECT credit_code FROM enterprises WHERE credit_code = ?", (subject,)):
             raise InputError("subject", f"enterprise {subject} is not registered; an administrator registers it "
                                         "first (voucher ledger register)")
     elif role in ("platform", "provider"):
-        row = tx.one("SELECT kind, status FROM parties WHERE id = ?", (subject,))
+        row = db.one("SELECT kind, status FROM parties WHERE id = ?", (subject,))
         if not row:
             raise InputError("subject", f"{subject} is not an onboarded {role}; onboard it first "
                                         f"(voucher ledger onboard {subject} --kind {role})")
@@ -158,9 +158,9 @@ def create_key(where, role: str, subject: str, *, name: str = "", created_by: st
     row = {"id": key_id, "hash": hash_key(key), "role": role, "subject": subject, "name": name or "",
            "created_at": datetime.now(UTC).isoformat(timespec="seconds"), "created_by": created_by,
            "scope": json.dumps(list(terms), ensure_ascii=False) if terms else None}
-    with _store(where).write() as tx:
-        _check_subject_registered(tx, role, subject)
-        tx.insert("api_keys", row)
+    with _store(where).write() as db:
+        _check_subject_registered(db, role, subject)
+        db.insert("api_keys", row)
     return {"id": key_id, "key": key, "role": role, "subject": subject, "name": row["name"],
             "created_at": row["created_at"], "scope": list(terms) if terms else None}
 
@@ -168,13 +168,13 @@ def create_key(where, role: str, subject: str, *, name: str = "", created_by: st
 def revoke_key(where, key_id: str, *, revoked_by: str = "cli") -> dict:
     """Revoke at once: the next request with the key is refused (no cache to wait out)."""
     now = datetime.now(UTC).isoformat(timespec="seconds")
-    with _store(where).write() as tx:
-        row = tx.one("SELECT id, revoked_at FROM api_keys WHERE id = ?", (key_id,))
+    with _store(where).write() as db:
+        row = db.one("SELECT id, revoked_at FROM api_keys WHERE id = ?", (key_id,))
         if not row:
             raise NotFound(f"no API key {quote(key_id)}", field="key_id")
         if not row["revoked_at"]:
-            tx.run("UPDATE api_keys SET revoked_at = ?, revoked_by = ? WHERE id = ?", (now, revoked_by, key_id))
-        found = tx.one("SELECT id, role, subject, name, created_at, revoked_at FROM api_keys WHERE id = ?", (key_id,))
+            db.run("UPDATE api_keys SET revoked_at = ?, revoked_by = ? WHERE id = ?", (now, revoked_by, key_id))
+        found = db.one("SELECT id, role, subject, name, created_at, revoked_at FROM api_keys WHERE id = ?", (key_id,))
     return found
 
 
@@ -183,8 +183,8 @@ def list_keys(where, *, include_revoked: bool = False) -> list[dict]:
     sql = "SELECT id, role, subject, name, scope, created_at, created_by, revoked_at FROM api_keys"
     if not include_revoked:
         sql += " WHERE revoked_at IS NULL"
-    with _store(where).read() as tx:
-        rows = tx.rows(sql + " ORDER BY created_at, id")
+    with _store(where).read() as db:
+        rows = db.rows(sql + " ORDER BY created_at, id")
     return [{**r, "scope": json.loads(r["scope"]) if r["scope"] else None} for r in rows]
 
 
@@ -192,8 +192,8 @@ def authenticate(where, presented: str | None) -> Principal | None:
     """The principal a presented key stands for, or None if it is malformed, unknown or revoked."""
     if not presented or not _PRESENTED.fullmatch(presented):
         return None
-    with _store(where).read() as tx:
-        row = tx.one("SELECT id, role, subject, scope, revoked_at FROM api_keys WHERE hash = ?",
+    with _store(where).read() as db:
+        row = db.one("SELECT id, role, subject, scope, revoked_at FROM api_keys WHERE hash = ?",
                      (hash_key(presented),))
     if not row or row["revoked_at"]:
         return None

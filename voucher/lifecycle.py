@@ -45,52 +45,52 @@ class Lifecycle:
         t = as_transaction(transaction)
         business = required_key(t.id, "transaction.id")
 
-        def work(tx: Tx) -> dict:
+        def work(db: Tx) -> dict:
             self._happened(t)
-            enterprise = self._enterprise(tx, code)
-            self._grant(tx, enterprise, policy, t, parameters)  # refuses now what approval would refuse
-            pending = tx.one("SELECT id FROM applications WHERE business_key = ? AND policy_id = ? "
+            enterprise = self._enterprise(db, code)
+            self._grant(db, enterprise, policy, t, parameters)  # refuses now what approval would refuse
+            pending = db.one("SELECT id FROM applications WHERE business_key = ? AND policy_id = ? "
                              "AND status = 'applied'", (business, policy.id))
             if pending:
                 raise Conflict(f"business {t.id} already has an open application {pending['id']}", field="transaction.id")
-            entry = self.append(tx, Event.APPLY, actor=actor, enterprise=enterprise.credit_code, policy_id=policy.id,
+            entry = self.append(db, Event.APPLY, actor=actor, enterprise=enterprise.credit_code, policy_id=policy.id,
                                 year=t.year, ref=t.id, memo=t.to_dict())
             app_id = f"A{entry}"
-            tx.insert("applications", {"id": app_id, "enterprise": enterprise.credit_code, "policy_id": policy.id,
+            db.insert("applications", {"id": app_id, "enterprise": enterprise.credit_code, "policy_id": policy.id,
                                        "business": t.id, "business_key": business,
                                        "tx": json.dumps(t.to_dict(), ensure_ascii=False),
                                        "status": "applied", "platform": t.platform, "actor": actor, "entry_id": entry})
-            return self._application(tx, app_id)
+            return self._application(db, app_id)
         return self.idempotent(key, ["apply", code, policy_id, as_sent(transaction), actor, str(parameters)], work)
 
     def approve(self, app_id: str, *, actor: str, key: str | None = None, parameters: dict | None = None) -> dict:
         """An administrator approves; the voucher is issued in the same transaction, for what the caps leave."""
-        def work(tx: Tx) -> dict:
-            app = self._open_application(tx, app_id)
-            enterprise = self._enterprise(tx, app["enterprise"])
+        def work(db: Tx) -> dict:
+            app = self._open_application(db, app_id)
+            enterprise = self._enterprise(db, app["enterprise"])
             t = transaction_from_dict(json.loads(app["tx"]))
             policy = self.table.get(app["policy_id"])
-            applied = tx.value("SELECT day FROM entries WHERE id = ?", (int(app_id[1:]),))  # A{entry}: the apply
-            grant = self._grant(tx, enterprise, policy, t, parameters, posted_on=date.fromisoformat(applied))
-            entry = self.append(tx, Event.APPROVE, actor=actor, enterprise=enterprise.credit_code, policy_id=policy.id,
+            applied = db.value("SELECT day FROM entries WHERE id = ?", (int(app_id[1:]),))  # A{entry}: the apply
+            grant = self._grant(db, enterprise, policy, t, parameters, posted_on=date.fromisoformat(applied))
+            entry = self.append(db, Event.APPROVE, actor=actor, enterprise=enterprise.credit_code, policy_id=policy.id,
                                 year=t.year, ref=app_id)
-            voucher = self._issue(tx, enterprise, grant, t, actor=actor, application=app_id)
-            tx.run("UPDATE applications SET status = 'approved', voucher_id = ?, entry_id = ? WHERE id = ?",
+            voucher = self._issue(db, enterprise, grant, t, actor=actor, application=app_id)
+            db.run("UPDATE applications SET status = 'approved', voucher_id = ?, entry_id = ? WHERE id = ?",
                    (voucher["id"], entry, app_id))
-            return {"application": self._application(tx, app_id), "voucher": voucher}
+            return {"application": self._application(db, app_id), "voucher": voucher}
         return self.idempotent(key, ["approve", app_id, actor, str(parameters)], work)
 
     def reject(self, app_id: str, *, reason: str, actor: str, key: str | None = None) -> dict:
         if not reason:
             raise InputError("reason", "a rejection states its reason")
 
-        def work(tx: Tx) -> dict:
-            app = self._open_application(tx, app_id)
-            entry = self.append(tx, Event.REJECT, actor=actor, enterprise=app["enterprise"], policy_id=app["policy_id"],
+        def work(db: Tx) -> dict:
+            app = self._open_application(db, app_id)
+            entry = self.append(db, Event.REJECT, actor=actor, enterprise=app["enterprise"], policy_id=app["policy_id"],
                                 ref=app_id, memo={"reason": reason})
-            tx.run("UPDATE applications SET status = 'rejected', reason = ?, entry_id = ? WHERE id = ?",
+            db.run("UPDATE applications SET status = 'rejected', reason = ?, entry_id = ? WHERE id = ?",
                    (reason, entry, app_id))
-            return self._application(tx, app_id)
+            return self._application(db, app_id)
         return self.idempotent(key, ["reject", app_id, reason, actor], work)
 
     def post_transaction(self, code: str, transaction: Transaction | dict, *, platform: str, actor: str,
@@ -110,37 +110,37 @@ class Lifecycle:
                             field="transaction.platform")
         t = t._replace(platform=platform)
 
-        def work(tx: Tx) -> dict | Replay:
-            first = posted(tx, t.id)
+        def work(db: Tx) -> dict | Replay:
+            first = posted(db, t.id)
             if first:
                 differ = differences(first, code, t.to_dict())
                 if differ:
                     raise BusinessMismatch(t.id, differ)
-                return Replay(first_answer(tx, first, self.issued_view))
+                return Replay(first_answer(db, first, self.issued_view))
             self._happened(t)
-            self._party(tx, platform, onboarded=True)
-            enterprise = self._enterprise(tx, code)
+            self._party(db, platform, onboarded=True)
+            enterprise = self._enterprise(db, code)
             issuing = self.table.issuing(t.kind)
             policies = list(issuing)
             today = self.today()  # caps count the year of issue, not the business's own date
-            calc = Calculation(issuing, enterprise, parameters=self.parameters(tx, parameters),
+            calc = Calculation(issuing, enterprise, parameters=self.parameters(db, parameters),
                                issue_on=today, posted_on=today,
-                               history=self.quota_used(tx, enterprise.credit_code, policies, t.id, (today.year,)))
+                               history=self.quota_used(db, enterprise.credit_code, policies, t.id, (today.year,)))
             grants = [g for g in calc.feed(t) if g.amount > 0]
             not_issued = [{"policy_id": r.policy.id, "reasons": r.reasons()} for r in calc.results.values()
                           if not r.grants]
-            entry = self.append(tx, Event.TRANSACTION_POST, actor=actor, enterprise=enterprise.credit_code, year=t.year,
+            entry = self.append(db, Event.TRANSACTION_POST, actor=actor, enterprise=enterprise.credit_code, year=t.year,
                                 ref=t.id, memo={**t.to_dict(), "not_issued": not_issued})
-            record_business(tx, entry)
-            vouchers = [self._issue(tx, enterprise, g, t, actor=actor, application=None) for g in grants]
+            record_business(db, entry)
+            vouchers = [self._issue(db, enterprise, g, t, actor=actor, application=None) for g in grants]
             return {"transaction": t.to_dict(), "vouchers": vouchers, "not_issued": not_issued}
         return self.idempotent(key, ["post", code, as_sent(transaction), platform], work)
 
-    def _issue(self, tx: Tx, enterprise: Enterprise, grant: Grant, t: Transaction, *, actor: str,
+    def _issue(self, db: Tx, enterprise: Enterprise, grant: Grant, t: Transaction, *, actor: str,
                application: str | None) -> dict:
         p, amount = grant.policy, grant.amount
         code = enterprise.credit_code
-        voucher_id = f"V{self.next_id(tx)}"  # the id of the issue entry
+        voucher_id = f"V{self.next_id(db)}"  # the id of the issue entry
         # A contract is one business whoever claims it (同一业务只能一方申领); a year's purchases
         # (a per-year policy) are the enterprise's own, so their key carries the enterprise.
         business = claim_key(code, t.id, per_year=p.formula.aggregate == "year")
@@ -154,7 +154,7 @@ class Lifecycle:
                "platform": t.platform,
                "once_keys": json.dumps(list(grant.once)), "application_id": application}
         # The memo carries every column of the voucher and its claims, so `audit verify` re-derives them.
-        entry = self.append(tx, Event.ISSUE, actor=actor, enterprise=code, policy_id=p.id, year=grant.year,
+        entry = self.append(db, Event.ISSUE, actor=actor, enterprise=code, policy_id=p.id, year=grant.year,
                             voucher_id=voucher_id, ref=t.id,
                             memo={"explanation": grant.explain(), "policy_version": p.version, "kind": row["kind"],
                                   "issued_on": row["issued_on"], "expires_on": row["expires_on"],
@@ -163,19 +163,19 @@ class Lifecycle:
                             postings=(Posting("budget", f"{p.id}:{grant.year}", -amount),
                                       Posting("voucher", voucher_id, amount)))
         for scope in scopes:
-            if tx.one("SELECT voucher_id FROM claims WHERE business = ? AND scope = ?", (business, scope)):
+            if db.one("SELECT voucher_id FROM claims WHERE business = ? AND scope = ?", (business, scope)):
                 raise Conflict(f"business {t.id} is already claimed ({scope})", field="transaction.id", reason="claimed")
-            tx.insert("claims", {"business": business, "scope": scope, "voucher_id": voucher_id, "policy_id": p.id})
-        tx.insert("vouchers", {**row, "entry_id": entry})
-        voucher = self.voucher_view(tx, voucher_id)
-        self.emit(tx, entry, "voucher.issued", [code, t.platform], voucher)
+            db.insert("claims", {"business": business, "scope": scope, "voucher_id": voucher_id, "policy_id": p.id})
+        db.insert("vouchers", {**row, "entry_id": entry})
+        voucher = self.voucher_view(db, voucher_id)
+        self.emit(db, entry, "voucher.issued", [code, t.platform], voucher)
         return voucher
 
-    def _open_application(self, tx: Tx, app_id: str) -> dict:
-        return open_row(tx, "applications", app_id, what="application", field="application", status="applied")
+    def _open_application(self, db: Tx, app_id: str) -> dict:
+        return open_row(db, "applications", app_id, what="application", field="application", status="applied")
 
-    def _application(self, tx: Tx, app_id: str) -> dict:
-        app = tx.one("SELECT id, enterprise, policy_id, business, status, voucher_id, reason FROM applications "
+    def _application(self, db: Tx, app_id: str) -> dict:
+        app = db.one("SELECT id, enterprise, policy_id, business, status, voucher_id, reason FROM applications "
                      "WHERE id = ?", (app_id,))
         if not app:
             raise NotFound(f"no application {quote(app_id)}", field="application")
@@ -191,20 +191,20 @@ class Lifecycle:
         and forgets idempotency keys older than the period they are kept for.
         """
         on = on or self.today()
-        with self.store.write() as tx:
-            for row in tx.rows("SELECT DISTINCT voucher_id FROM holds WHERE status = 'held' AND expires_at < ? "
+        with self.store.write() as db:
+            for row in db.rows("SELECT DISTINCT voucher_id FROM holds WHERE status = 'held' AND expires_at < ? "
                                "ORDER BY voucher_id", (self.now().isoformat(),)):
-                self.lapse_holds(tx, row["voucher_id"])
-            due = tx.rows("SELECT id FROM vouchers WHERE status IN (?, ?, ?) "
+                self.lapse_holds(db, row["voucher_id"])
+            due = db.rows("SELECT id FROM vouchers WHERE status IN (?, ?, ?) "
                           "AND expires_on IS NOT NULL AND expires_on < ? ORDER BY id",
                           (*sorted(VOUCHER_TRANSITIONS[Event.EXPIRE].needs), on.isoformat()))
             expired, returned = [], Decimal("0.00")
             for row in due:
-                self.lapse_holds(tx, row["id"], force=True)
-                left = self._close_voucher(tx, row["id"], Event.EXPIRE, actor, {"as_of": on.isoformat()})
+                self.lapse_holds(db, row["id"], force=True)
+                left = self._close_voucher(db, row["id"], Event.EXPIRE, actor, {"as_of": on.isoformat()})
                 expired.append(row["id"])
                 returned += left
-            prune(tx, self.now() - self.keep_keys)  # idempotency keys past their period, all of them
+            prune(db, self.now() - self.keep_keys)  # idempotency keys past their period, all of them
         return {"as_of": on.isoformat(), "expired": expired, "returned": plain(returned)}
 
     def void(self, voucher_id: str, *, reason: str, actor: str, key: str | None = None) -> dict:
@@ -212,48 +212,48 @@ class Lifecycle:
         if not reason:
             raise InputError("reason", "voiding states its reason")
 
-        def work(tx: Tx) -> dict:
-            v = self._voucher_row(tx, voucher_id)
+        def work(db: Tx) -> dict:
+            v = self._voucher_row(db, voucher_id)
             if v["status"] not in VOUCHER_TRANSITIONS[Event.VOID].needs:
                 raise Conflict(f"voucher {voucher_id} is already {v['status']}", field="voucher")
-            self.lapse_holds(tx, voucher_id, force=True)
-            self._close_voucher(tx, voucher_id, Event.VOID, actor, {"reason": reason})
-            return self.voucher_view(tx, voucher_id)
+            self.lapse_holds(db, voucher_id, force=True)
+            self._close_voucher(db, voucher_id, Event.VOID, actor, {"reason": reason})
+            return self.voucher_view(db, voucher_id)
         return self.idempotent(key, ["void", voucher_id, reason, actor], work)
 
-    def _close_voucher(self, tx: Tx, voucher_id: str, event: Event, actor: str, memo: dict) -> Decimal:
+    def _close_voucher(self, db: Tx, voucher_id: str, event: Event, actor: str, memo: dict) -> Decimal:
         status = VOUCHER_TRANSITIONS[event].to
-        v = self._voucher_row(tx, voucher_id)
-        left = self.balance(tx, account=f"voucher:{voucher_id}")
+        v = self._voucher_row(db, voucher_id)
+        left = self.balance(db, account=f"voucher:{voucher_id}")
         postings = (Posting("voucher", voucher_id, -left), Posting("budget", f"{v['policy_id']}:{v['year']}", left)) \
             if left else ()
-        entry = self.append(tx, event, actor=actor, enterprise=v["enterprise"], policy_id=v["policy_id"],
+        entry = self.append(db, event, actor=actor, enterprise=v["enterprise"], policy_id=v["policy_id"],
                             year=v["year"], voucher_id=voucher_id, memo={**memo, "returned": plain(left)},
                             postings=postings)
-        tx.run("UPDATE vouchers SET status = ?, entry_id = ? WHERE id = ?", (status, entry, voucher_id))
+        db.run("UPDATE vouchers SET status = ?, entry_id = ? WHERE id = ?", (status, entry, voucher_id))
         if event == Event.VOID:  # a voided voucher no longer claims its business
-            tx.run("DELETE FROM claims WHERE voucher_id = ?", (voucher_id,))
-        self.emit(tx, entry, f"voucher.{status}", [v["enterprise"], v["platform"]],
+            db.run("DELETE FROM claims WHERE voucher_id = ?", (voucher_id,))
+        self.emit(db, entry, f"voucher.{status}", [v["enterprise"], v["platform"]],
                   {"voucher_id": voucher_id, "returned": plain(left), **memo})
         return left
 
-    def _voucher_row(self, tx: Tx, voucher_id: str) -> dict:
-        row = tx.one("SELECT * FROM vouchers WHERE id = ?", (voucher_id,))
+    def _voucher_row(self, db: Tx, voucher_id: str) -> dict:
+        row = db.one("SELECT * FROM vouchers WHERE id = ?", (voucher_id,))
         if not row:
             raise NotFound(f"no voucher {quote(voucher_id)}", field="voucher")
         return row
 
-    def voucher_view(self, tx: Tx, voucher_id: str) -> dict:
-        v = self._voucher_row(tx, voucher_id)
+    def voucher_view(self, db: Tx, voucher_id: str) -> dict:
+        v = self._voucher_row(db, voucher_id)
         return {"id": v["id"], "enterprise": v["enterprise"], "policy_id": v["policy_id"],
                 "policy_version": v["policy_version"], "kind": v["kind"], "business": v["business"],
                 "year": v["year"], "face": plain(from_fen(v["face"])),
-                "available": plain(self.balance(tx, account=f"voucher:{voucher_id}")),
-                "held": plain(self.balance(tx, account=f"hold:{voucher_id}")),
+                "available": plain(self.balance(db, account=f"voucher:{voucher_id}")),
+                "held": plain(self.balance(db, account=f"hold:{voucher_id}")),
                 "issued_on": v["issued_on"], "expires_on": v["expires_on"], "status": v["status"],
                 "platform": v["platform"], "application_id": v["application_id"]}
 
-    def issued_view(self, tx: Tx, voucher_id: str) -> dict:
+    def issued_view(self, db: Tx, voucher_id: str) -> dict:
         """The voucher as the answer that issued it showed it: its whole face available, nothing held."""
-        view = self.voucher_view(tx, voucher_id)
+        view = self.voucher_view(db, voucher_id)
         return {**view, "available": view["face"], "held": "0.00", "status": VOUCHER_TRANSITIONS[Event.ISSUE].to}

@@ -26,16 +26,16 @@ class Parties:
         """
         require_admin(actor, "registers an enterprise or sets its profile")
 
-        def work(tx: Tx) -> dict:
-            row = tx.one("SELECT status FROM enterprises WHERE credit_code = ?", (enterprise.credit_code,))
-            entry = self.append(tx, Event.ENTERPRISE_REGISTER, actor=actor, enterprise=enterprise.credit_code,
+        def work(db: Tx) -> dict:
+            row = db.one("SELECT status FROM enterprises WHERE credit_code = ?", (enterprise.credit_code,))
+            entry = self.append(db, Event.ENTERPRISE_REGISTER, actor=actor, enterprise=enterprise.credit_code,
                                 memo=enterprise.to_dict())
             profile = json.dumps(enterprise.to_dict(), ensure_ascii=False)
             if row:
-                tx.run("UPDATE enterprises SET profile = ?, entry_id = ? WHERE credit_code = ?",
+                db.run("UPDATE enterprises SET profile = ?, entry_id = ? WHERE credit_code = ?",
                        (profile, entry, enterprise.credit_code))
             else:
-                tx.insert("enterprises", {"credit_code": enterprise.credit_code, "profile": profile,
+                db.insert("enterprises", {"credit_code": enterprise.credit_code, "profile": profile,
                                           "status": "active", "entry_id": entry})
             return {"credit_code": enterprise.credit_code, "status": row["status"] if row else "active"}
         return self.idempotent(key, ["register", enterprise.to_dict(), actor], work)
@@ -47,28 +47,28 @@ class Parties:
         if not party_id or len(party_id) > 100:
             raise InputError("party_id", "is required (at most 100 characters)")
 
-        def work(tx: Tx) -> dict:
-            row = tx.one("SELECT status FROM parties WHERE id = ?", (party_id,))
+        def work(db: Tx) -> dict:
+            row = db.one("SELECT status FROM parties WHERE id = ?", (party_id,))
             if row and row["status"] == "blacklisted":
                 raise Forbidden(f"{party_id} is blacklisted and cannot be onboarded", field="party_id")
-            entry = self.append(tx, Event.PARTY_ONBOARD, actor=actor, ref=party_id, memo={"kind": kind, "name": name})
+            entry = self.append(db, Event.PARTY_ONBOARD, actor=actor, ref=party_id, memo={"kind": kind, "name": name})
             if row:
-                tx.run("UPDATE parties SET status = 'onboarded', kind = ?, name = ?, entry_id = ? WHERE id = ?",
+                db.run("UPDATE parties SET status = 'onboarded', kind = ?, name = ?, entry_id = ? WHERE id = ?",
                        (kind, name, entry, party_id))
             else:
-                tx.insert("parties", {"id": party_id, "kind": kind, "name": name, "status": "onboarded",
+                db.insert("parties", {"id": party_id, "kind": kind, "name": name, "status": "onboarded",
                                       "entry_id": entry})
             return {"id": party_id, "kind": kind, "name": name, "status": "onboarded"}
         return self.idempotent(key, ["onboard", party_id, kind, name, actor], work)
 
     def exit_party(self, party_id: str, *, reason: str, forced: bool, actor: str, key: str | None = None) -> dict:
         """A provider leaves, voluntarily or forced out (强制退出); it takes no new redemptions."""
-        def work(tx: Tx) -> dict:
-            self._party(tx, party_id)
-            entry = self.append(tx, Event.PARTY_EXIT, actor=actor, ref=party_id, memo={"reason": reason, "forced": forced})
-            tx.run("UPDATE parties SET status = 'exited', entry_id = ? WHERE id = ? AND status <> 'blacklisted'",
+        def work(db: Tx) -> dict:
+            self._party(db, party_id)
+            entry = self.append(db, Event.PARTY_EXIT, actor=actor, ref=party_id, memo={"reason": reason, "forced": forced})
+            db.run("UPDATE parties SET status = 'exited', entry_id = ? WHERE id = ? AND status <> 'blacklisted'",
                    (entry, party_id))
-            return {"id": party_id, "status": self._party(tx, party_id)["status"]}
+            return {"id": party_id, "status": self._party(db, party_id)["status"]}
         return self.idempotent(key, ["exit", party_id, reason, forced, actor], work)
 
     def blacklist(self, subject: str, *, reason: str, actor: str, key: str | None = None) -> dict:
@@ -76,29 +76,29 @@ class Parties:
         if not reason:
             raise InputError("reason", "a blacklisting states its reason")
 
-        def work(tx: Tx) -> dict:
-            enterprise = tx.one("SELECT credit_code FROM enterprises WHERE credit_code = ?", (subject,))
-            party = tx.one("SELECT id FROM parties WHERE id = ?", (subject,))
+        def work(db: Tx) -> dict:
+            enterprise = db.one("SELECT credit_code FROM enterprises WHERE credit_code = ?", (subject,))
+            party = db.one("SELECT id FROM parties WHERE id = ?", (subject,))
             if not enterprise and not party:
                 raise NotFound(f"no enterprise or party {quote(subject)}", field="subject")
-            entry = self.append(tx, Event.BLACKLIST, actor=actor, enterprise=subject if enterprise else None,
+            entry = self.append(db, Event.BLACKLIST, actor=actor, enterprise=subject if enterprise else None,
                                 ref=subject, memo={"reason": reason})
-            tx.run("UPDATE enterprises SET status = 'blacklisted', entry_id = ? WHERE credit_code = ?", (entry, subject))
-            tx.run("UPDATE parties SET status = 'blacklisted', entry_id = ? WHERE id = ?", (entry, subject))
+            db.run("UPDATE enterprises SET status = 'blacklisted', entry_id = ? WHERE credit_code = ?", (entry, subject))
+            db.run("UPDATE parties SET status = 'blacklisted', entry_id = ? WHERE id = ?", (entry, subject))
             return {"subject": subject, "status": "blacklisted", "reason": reason}
         return self.idempotent(key, ["blacklist", subject, reason, actor], work)
 
-    def _enterprise(self, tx: Tx, code: str, *, active: bool = True) -> Enterprise:
+    def _enterprise(self, db: Tx, code: str, *, active: bool = True) -> Enterprise:
         code = validate_credit_code(code, "enterprise")
-        row = tx.one("SELECT profile, status FROM enterprises WHERE credit_code = ?", (code,))
+        row = db.one("SELECT profile, status FROM enterprises WHERE credit_code = ?", (code,))
         if not row:
             raise NotFound(f"enterprise {code} is not registered", field="enterprise")
         if active and row["status"] == "blacklisted":
             raise Forbidden(f"enterprise {code} is blacklisted (列入黑名单)", field="enterprise")
         return Enterprise.from_dict(json.loads(row["profile"]))
 
-    def _party(self, tx: Tx, party_id: str, *, onboarded: bool = False) -> dict:
-        row = tx.one("SELECT * FROM parties WHERE id = ?", (party_id,))
+    def _party(self, db: Tx, party_id: str, *, onboarded: bool = False) -> dict:
+        row = db.one("SELECT * FROM parties WHERE id = ?", (party_id,))
         if not row:
             raise NotFound(f"{quote(party_id)} is not an onboarded provider or platform", field="party")
         if onboarded and row["status"] != "onboarded":

@@ -37,7 +37,7 @@ REFUSAL_ERRORS = {"cap": CapReached, "claimed": Conflict, "once": Conflict}
 class Quota:
     table: PolicyTable
 
-    def quota_used(self, tx: Tx, code: str, policies: list[Policy], business: str | None = None,
+    def quota_used(self, db: Tx, code: str, policies: list[Policy], business: str | None = None,
                 years: Iterable[int] = ()) -> History:
         """What counts against each cap now: net grants (issued less returned) read from the budget postings.
 
@@ -46,25 +46,25 @@ class Quota:
         """
         h = History()
         for p in policies:
-            for row in tx.rows("SELECT year, -SUM(amount) AS used FROM postings WHERE kind = 'budget' "
+            for row in db.rows("SELECT year, -SUM(amount) AS used FROM postings WHERE kind = 'budget' "
                                "AND policy_id = ? AND enterprise = ? GROUP BY year", (p.id, code)):
                 used = from_fen(row["used"])
                 h.granted_year[(p.id, row["year"])] += used
                 h.granted_total[p.id] += used
-            for row in tx.rows("SELECT year, once_keys FROM vouchers WHERE policy_id = ? AND enterprise = ? "
+            for row in db.rows("SELECT year, once_keys FROM vouchers WHERE policy_id = ? AND enterprise = ? "
                                "AND status <> ?", (p.id, code, VoucherStatus.VOIDED)):
                 h.claims[p.id] += 1
                 h.years[p.id].add(row["year"])
                 h.once_keys.update((p.id, k) for k in json.loads(row["once_keys"] or "[]"))
             for year in years:
-                used = tx.value("SELECT -COALESCE(SUM(amount), 0) FROM postings WHERE kind = 'budget' "
+                used = db.value("SELECT -COALESCE(SUM(amount), 0) FROM postings WHERE kind = 'budget' "
                                 "AND policy_id = ? AND year = ?", (p.id, year))
                 h.pool_used[(p.id, year)] = from_fen(used)
-                h.pool_awards[(p.id, year)] = tx.value("SELECT COUNT(*) FROM vouchers WHERE policy_id = ? "
+                h.pool_awards[(p.id, year)] = db.value("SELECT COUNT(*) FROM vouchers WHERE policy_id = ? "
                                                        "AND year = ? AND status <> ?",
                                                        (p.id, year, VoucherStatus.VOIDED))
         if business:
-            for row in tx.rows("SELECT scope, policy_id FROM claims WHERE business IN (?, ?) ORDER BY scope",
+            for row in db.rows("SELECT scope, policy_id FROM claims WHERE business IN (?, ?) ORDER BY scope",
                                (claim_key(code, business, False), claim_key(code, business, True))):
                 kind, _, name = row["scope"].partition(":")
                 h.businesses.setdefault(business, []).append(
@@ -80,24 +80,24 @@ class Quota:
             raise InputError("name", f"{policy_id} takes no {quote(name)} from an administrator: its source fixes it")
         number = parse_rate(value, "value") if name == "rate" else parse_money(value, "value", positive=True)
 
-        def work(tx: Tx) -> dict:
-            entry = self.append(tx, Event.PARAMETER_SET, actor=actor, policy_id=policy_id,
+        def work(db: Tx) -> dict:
+            entry = self.append(db, Event.PARAMETER_SET, actor=actor, policy_id=policy_id,
                                 memo={"name": name, "value": str(number)})
-            tx.run("DELETE FROM parameters WHERE policy_id = ? AND name = ?", (policy_id, name))
-            tx.insert("parameters", {"policy_id": policy_id, "name": name, "value": str(number), "entry_id": entry})
+            db.run("DELETE FROM parameters WHERE policy_id = ? AND name = ?", (policy_id, name))
+            db.insert("parameters", {"policy_id": policy_id, "name": name, "value": str(number), "entry_id": entry})
             return {"policy_id": policy_id, "name": name, "value": str(number), "entry_id": entry}
         return self.idempotent(key, ["parameter", policy_id, name, str(number), actor], work)
 
-    def parameters(self, tx: Tx, override: dict | None = None) -> dict:
+    def parameters(self, db: Tx, override: dict | None = None) -> dict:
         """The administrator-set values in force, with any given for one call laid over them."""
         values: dict = {}
-        for row in tx.rows("SELECT policy_id, name, value FROM parameters"):
+        for row in db.rows("SELECT policy_id, name, value FROM parameters"):
             values.setdefault(row["policy_id"], {})[row["name"]] = Decimal(row["value"])
         for policy_id, names in (override or {}).items():
             values.setdefault(policy_id, {}).update(names)
         return values
 
-    def _grant(self, tx: Tx, enterprise: Enterprise, policy: Policy, t: Transaction,
+    def _grant(self, db: Tx, enterprise: Enterprise, policy: Policy, t: Transaction,
                parameters: dict | None, *, posted_on: date | None = None) -> Grant:
         """Run the calculator for one business under one policy against the ledger's quota, or refuse.
 
@@ -107,8 +107,8 @@ class Quota:
         """
         today = self.today()
         calc = Calculation(self.table.subset((policy.id,)), enterprise, include_drafts=False,
-                           parameters=self.parameters(tx, parameters), issue_on=today, posted_on=posted_on or today,
-                           history=self.quota_used(tx, enterprise.credit_code, [policy], t.id, (today.year,)))
+                           parameters=self.parameters(db, parameters), issue_on=today, posted_on=posted_on or today,
+                           history=self.quota_used(db, enterprise.credit_code, [policy], t.id, (today.year,)))
         grants = calc.feed(t) + calc.finish()
         if grants and grants[0].amount > 0:
             return grants[0]

@@ -36,20 +36,20 @@ def spend_status(redeemed: int, left: int) -> V:
     return V.REDEEMED if left <= 0 else V.PARTLY_REDEEMED
 
 
-def restatus(tx: Tx, voucher_id: str) -> None:
+def restatus(db: Tx, voucher_id: str) -> None:
     """Set a live voucher's status from the ledger (`spend_status`); a closed one keeps its status."""
-    redeemed = tx.value("SELECT COALESCE(SUM(amount), 0) FROM redemptions WHERE voucher_id = ? "
+    redeemed = db.value("SELECT COALESCE(SUM(amount), 0) FROM redemptions WHERE voucher_id = ? "
                         "AND status <> ?", (voucher_id, R.REVERSED))
-    left = tx.value("SELECT COALESCE(SUM(amount), 0) FROM postings WHERE account IN (?, ?)",
+    left = db.value("SELECT COALESCE(SUM(amount), 0) FROM postings WHERE account IN (?, ?)",
                     (f"voucher:{voucher_id}", f"hold:{voucher_id}"))
-    tx.run("UPDATE vouchers SET status = ? WHERE id = ? AND status NOT IN (?, ?)",
+    db.run("UPDATE vouchers SET status = ? WHERE id = ? AND status NOT IN (?, ?)",
            (spend_status(int(redeemed), int(left)), voucher_id, *sorted(CLOSED)))
 
 
-def restatus_all(tx: Tx) -> None:
+def restatus_all(db: Tx) -> None:
     """Schema step 0003_idem_voucher_status: every live voucher's status by `spend_status`."""
-    for v in tx.rows("SELECT id FROM vouchers WHERE status NOT IN (?, ?)", tuple(sorted(CLOSED))):
-        restatus(tx, v["id"])
+    for v in db.rows("SELECT id FROM vouchers WHERE status NOT IN (?, ?)", tuple(sorted(CLOSED))):
+        restatus(db, v["id"])
 
 
 class Redemptions:
@@ -62,66 +62,66 @@ class Redemptions:
         if not isinstance(ttl_seconds, int) or not 1 <= ttl_seconds <= 86400:
             raise InputError("ttl_seconds", "must be a whole number of seconds from 1 to 86400")
 
-        def work(tx: Tx) -> dict:
-            v = self._spendable(tx, voucher_id, enterprise, value)
-            self._party(tx, platform, onboarded=True)
+        def work(db: Tx) -> dict:
+            v = self._spendable(db, voucher_id, enterprise, value)
+            self._party(db, platform, onboarded=True)
             expires_at = self.now() + timedelta(seconds=ttl_seconds)
-            hold_id = f"H{self.next_id(tx)}"
-            entry = self.append(tx, Event.HOLD, actor=actor, enterprise=v["enterprise"], policy_id=v["policy_id"],
+            hold_id = f"H{self.next_id(db)}"
+            entry = self.append(db, Event.HOLD, actor=actor, enterprise=v["enterprise"], policy_id=v["policy_id"],
                                 year=v["year"], voucher_id=voucher_id, ref=hold_id,
                                 memo={"platform": platform, "expires_at": expires_at.isoformat()},
                                 postings=(Posting("voucher", voucher_id, -value), Posting("hold", voucher_id, value)))
-            tx.insert("holds", {"id": hold_id, "voucher_id": voucher_id, "party": platform, "amount": to_fen_int(value),
+            db.insert("holds", {"id": hold_id, "voucher_id": voucher_id, "party": platform, "amount": to_fen_int(value),
                                 "expires_at": expires_at.isoformat(), "status": "held", "entry_id": entry})
-            return self._hold_view(tx, hold_id)
+            return self._hold_view(db, hold_id)
         return self.idempotent(key, ["hold", voucher_id, enterprise, str(value), platform, ttl_seconds], work)
 
     def release_hold(self, hold_id: str, *, platform: str, actor: str, key: str | None = None) -> dict:
-        def work(tx: Tx) -> dict:
-            h = self._open_hold(tx, hold_id, platform)
-            self._end_hold(tx, h, "hold.release", "released", actor)
-            return self._hold_view(tx, hold_id)
+        def work(db: Tx) -> dict:
+            h = self._open_hold(db, hold_id, platform)
+            self._end_hold(db, h, "hold.release", "released", actor)
+            return self._hold_view(db, hold_id)
         return self.idempotent(key, ["release", hold_id, platform], work)
 
     def commit_hold(self, hold_id: str, *, platform: str, invoice: str, actor: str, key: str | None = None) -> dict:
         """The checkout completed: the held value becomes a redemption in the platform's favour."""
-        def work(tx: Tx) -> dict:
-            h = self._open_hold(tx, hold_id, platform)
-            v = self._live(tx, self._voucher_row(tx, h["voucher_id"]))  # not expired, nor its holder blacklisted
-            self._check_invoice(tx, invoice)
-            tx.run("UPDATE holds SET status = 'committed' WHERE id = ?", (hold_id,))
-            return self._redeem(tx, v, from_fen(h["amount"]), platform, invoice, actor, source="hold", hold_id=hold_id)
+        def work(db: Tx) -> dict:
+            h = self._open_hold(db, hold_id, platform)
+            v = self._live(db, self._voucher_row(db, h["voucher_id"]))  # not expired, nor its holder blacklisted
+            self._check_invoice(db, invoice)
+            db.run("UPDATE holds SET status = 'committed' WHERE id = ?", (hold_id,))
+            return self._redeem(db, v, from_fen(h["amount"]), platform, invoice, actor, source="hold", hold_id=hold_id)
         return self.idempotent(key, ["commit", hold_id, platform, invoice], work)
 
-    def lapse_holds(self, tx: Tx, voucher_id: str, *, force: bool = False) -> None:
+    def lapse_holds(self, db: Tx, voucher_id: str, *, force: bool = False) -> None:
         """Return value of holds past their time (or all, when the voucher closes) to the voucher."""
         now = self.now().isoformat()
-        for h in tx.rows("SELECT * FROM holds WHERE voucher_id = ? AND status = 'held' ORDER BY id", (voucher_id,)):
+        for h in db.rows("SELECT * FROM holds WHERE voucher_id = ? AND status = 'held' ORDER BY id", (voucher_id,)):
             if force or h["expires_at"] < now:
-                self._end_hold(tx, h, "hold.lapse", "lapsed", "system:hold-timer")
+                self._end_hold(db, h, "hold.lapse", "lapsed", "system:hold-timer")
 
-    def _end_hold(self, tx: Tx, h: dict, event: str, status: str, actor: str) -> None:
-        v = self._voucher_row(tx, h["voucher_id"])
+    def _end_hold(self, db: Tx, h: dict, event: str, status: str, actor: str) -> None:
+        v = self._voucher_row(db, h["voucher_id"])
         value = from_fen(h["amount"])
-        self.append(tx, event, actor=actor, enterprise=v["enterprise"], policy_id=v["policy_id"], year=v["year"],
+        self.append(db, event, actor=actor, enterprise=v["enterprise"], policy_id=v["policy_id"], year=v["year"],
                     voucher_id=v["id"], ref=h["id"],
                     postings=(Posting("hold", v["id"], -value), Posting("voucher", v["id"], value)))
-        tx.run("UPDATE holds SET status = ? WHERE id = ?", (status, h["id"]))
+        db.run("UPDATE holds SET status = ? WHERE id = ?", (status, h["id"]))
 
-    def _open_hold(self, tx: Tx, hold_id: str, platform: str) -> dict:
-        h = tx.one("SELECT * FROM holds WHERE id = ?", (hold_id,))
+    def _open_hold(self, db: Tx, hold_id: str, platform: str) -> dict:
+        h = db.one("SELECT * FROM holds WHERE id = ?", (hold_id,))
         if not h:
             raise NotFound(f"no hold {quote(hold_id)}", field="hold")
         if h["party"] != platform:
             raise Forbidden(f"hold {hold_id} belongs to another platform", field="hold")
-        self.lapse_holds(tx, h["voucher_id"])
-        h = tx.one("SELECT * FROM holds WHERE id = ?", (hold_id,))
+        self.lapse_holds(db, h["voucher_id"])
+        h = db.one("SELECT * FROM holds WHERE id = ?", (hold_id,))
         if h["status"] != "held":
             raise Conflict(f"hold {hold_id} is {h['status']}", field="hold")
         return h
 
-    def _hold_view(self, tx: Tx, hold_id: str) -> dict:
-        h = tx.one("SELECT id, voucher_id, party, amount, expires_at, status FROM holds WHERE id = ?", (hold_id,))
+    def _hold_view(self, db: Tx, hold_id: str) -> dict:
+        h = db.one("SELECT id, voucher_id, party, amount, expires_at, status FROM holds WHERE id = ?", (hold_id,))
         return {**h, "amount": plain(from_fen(h["amount"]))}
 
     # --- redemption ---------------------------------------------------------------------------
@@ -131,61 +131,61 @@ class Redemptions:
         """兑现 against a purchase from `party` (an onboarded provider or platform), in full or in part."""
         value = parse_money(amount, "amount", positive=True)
 
-        def work(tx: Tx) -> dict:
-            v = self._spendable(tx, voucher_id, enterprise, value)
-            self._check_invoice(tx, invoice)
-            return self._redeem(tx, v, value, party, invoice, actor, source="direct")
+        def work(db: Tx) -> dict:
+            v = self._spendable(db, voucher_id, enterprise, value)
+            self._check_invoice(db, invoice)
+            return self._redeem(db, v, value, party, invoice, actor, source="direct")
         return self.idempotent(key, ["redeem", voucher_id, enterprise, str(value), party, invoice], work)
 
-    def _redeem(self, tx: Tx, v: dict, value, party: str, invoice: str, actor: str, *, source: str,
+    def _redeem(self, db: Tx, v: dict, value, party: str, invoice: str, actor: str, *, source: str,
                 hold_id: str | None = None) -> dict:
-        self._party(tx, party, onboarded=True)
-        red_id = f"R{self.next_id(tx)}"
+        self._party(db, party, onboarded=True)
+        red_id = f"R{self.next_id(db)}"
         spent_from = "hold" if hold_id else "voucher"
-        entry = self.append(tx, Event.REDEEM, actor=actor, enterprise=v["enterprise"], policy_id=v["policy_id"],
+        entry = self.append(db, Event.REDEEM, actor=actor, enterprise=v["enterprise"], policy_id=v["policy_id"],
                             year=v["year"], voucher_id=v["id"], ref=red_id,
                             memo={"party": party, "invoice": invoice, "source": source, "hold": hold_id},
                             postings=(Posting(spent_from, v["id"], -value),
                                       Posting("receivable", party, value, party=party)))
-        tx.insert("redemptions", {"id": red_id, "voucher_id": v["id"], "party": party, "amount": to_fen_int(value),
+        db.insert("redemptions", {"id": red_id, "voucher_id": v["id"], "party": party, "amount": to_fen_int(value),
                                   "invoice": invoice, "invoice_key": normal_key(invoice),
                                   "status": REDEMPTION_TRANSITIONS[Event.REDEEM].to,
                                   "hold_id": hold_id, "entry_id": entry})
-        restatus(tx, v["id"])
-        view = self.redemption_view(tx, red_id)
-        self.emit(tx, entry, "voucher.redeemed", [v["enterprise"], party, v["platform"]], view)
+        restatus(db, v["id"])
+        view = self.redemption_view(db, red_id)
+        self.emit(db, entry, "voucher.redeemed", [v["enterprise"], party, v["platform"]], view)
         return view
 
-    def _spendable(self, tx: Tx, voucher_id: str, enterprise: str, value) -> dict:
+    def _spendable(self, db: Tx, voucher_id: str, enterprise: str, value) -> dict:
         """The voucher, if `enterprise` holds it, it is live today and it has `value` unspent."""
-        v = self._voucher_row(tx, voucher_id)
+        v = self._voucher_row(db, voucher_id)
         if v["enterprise"] != enterprise:
             if not self.table.get(v["policy_id"]).voucher.transferable:
                 raise Forbidden(f"voucher {voucher_id} belongs to another enterprise; vouchers are not transferable "
                                 "(不得转让)", field="voucher")
-            self._enterprise(tx, enterprise)  # transferable: the one who spends it is in good standing too
-        self._live(tx, v)
-        self.lapse_holds(tx, voucher_id)
-        available = self.balance(tx, account=f"voucher:{voucher_id}")
+            self._enterprise(db, enterprise)  # transferable: the one who spends it is in good standing too
+        self._live(db, v)
+        self.lapse_holds(db, voucher_id)
+        available = self.balance(db, account=f"voucher:{voucher_id}")
         if value > available:
             raise Conflict(f"amount {plain(value)} is more than the {plain(available)} available on {voucher_id}",
                            field="amount")
         return v
 
-    def _live(self, tx: Tx, v: dict) -> dict:
+    def _live(self, db: Tx, v: dict) -> dict:
         """The voucher row, if it may be spent today: not closed, not past its last day, its holder in good standing."""
-        self._enterprise(tx, v["enterprise"])
+        self._enterprise(db, v["enterprise"])
         if v["status"] in CLOSED:
             raise Conflict(f"voucher {v['id']} is {v['status']}", field="voucher")
         if v["expires_on"] and self.today() > date.fromisoformat(v["expires_on"]):
             raise Conflict(f"voucher {v['id']} expired after {v['expires_on']} (逾期作废)", field="voucher")
         return v
 
-    def _check_invoice(self, tx: Tx, invoice: str) -> None:
+    def _check_invoice(self, db: Tx, invoice: str) -> None:
         """An invoice backs one claim, however it is spelt (compared by `normal_key`: case, width, invisibles)."""
         if not isinstance(invoice, str) or not invoice.strip() or len(invoice) > 100:
             raise InputError("invoice", "an invoice number is required (at most 100 characters)")
-        used = tx.one("SELECT id, invoice FROM redemptions WHERE invoice_key = ? OR invoice = ?",
+        used = db.one("SELECT id, invoice FROM redemptions WHERE invoice_key = ? OR invoice = ?",
                       (required_key(invoice, "invoice"), invoice))
         if used:
             raise Conflict(f"invoice {invoice} already backs redemption {used['id']} (as {used['invoice']}); "
@@ -224,20 +224,20 @@ class Redemptions:
         if not reason:
             raise InputError("reason", "a clawback states its reason")
 
-        def work(tx: Tx) -> dict:
-            r, v = self._redemption(tx, redemption_id)
+        def work(db: Tx) -> dict:
+            r, v = self._redemption(db, redemption_id)
             if r["status"] not in REDEMPTION_TRANSITIONS[Event.CLAWBACK].needs:
                 raise Conflict(f"redemption {redemption_id} is already {r['status']}", field="redemption")
             sits = "paid" if r["status"] == R.PAID else "receivable"
             value = from_fen(r["amount"])
-            entry = self.append(tx, Event.CLAWBACK, actor=actor, enterprise=v["enterprise"], policy_id=v["policy_id"],
+            entry = self.append(db, Event.CLAWBACK, actor=actor, enterprise=v["enterprise"], policy_id=v["policy_id"],
                                 year=v["year"], voucher_id=v["id"], ref=redemption_id,
                                 memo={"reason": reason, "from": sits, "recover_from": r["party"]},
                                 postings=(Posting(sits, r["party"], -value, party=r["party"]),
                                           Posting("budget", f"{v['policy_id']}:{v['year']}", value)))
-            tx.run("UPDATE redemptions SET status = ?, entry_id = ? WHERE id = ?",
+            db.run("UPDATE redemptions SET status = ?, entry_id = ? WHERE id = ?",
                    (REDEMPTION_TRANSITIONS[Event.CLAWBACK].to, entry, redemption_id))
-            return self.redemption_view(tx, redemption_id)
+            return self.redemption_view(db, redemption_id)
         return self.idempotent(key, ["clawback", redemption_id, reason, actor], work)
 
     def reverse(self, entry_id: int, *, reason: str, actor: str, key: str | None = None) -> dict:
@@ -245,17 +245,17 @@ class Redemptions:
         if not reason:
             raise InputError("reason", "a reversal states its reason")
 
-        def work(tx: Tx) -> dict:
-            original = tx.one("SELECT * FROM entries WHERE id = ?", (entry_id,))
+        def work(db: Tx) -> dict:
+            original = db.one("SELECT * FROM entries WHERE id = ?", (entry_id,))
             if not original:
                 raise NotFound(f"no entry {entry_id}", field="entry_id")
             if original["event"] != Event.REDEEM:
                 raise Conflict(f"entry {entry_id} is a {original['event']}; only a redemption is reversed this way "
                                "(void a voucher, claw back a payment)", field="entry_id")
-            r, v = self._redemption(tx, original["ref"])
+            r, v = self._redemption(db, original["ref"])
             if r["status"] not in REDEMPTION_TRANSITIONS[Event.REVERSE].needs:
                 raise Conflict(f"redemption {r['id']} is {r['status']}; too late to reverse", field="entry_id")
-            legs = tx.rows("SELECT kind, account, party, amount FROM postings WHERE entry_id = ? ORDER BY n", (entry_id,))
+            legs = db.rows("SELECT kind, account, party, amount FROM postings WHERE entry_id = ? ORDER BY n", (entry_id,))
             # The value goes back where it came from: the voucher, or, once the voucher is closed (its
             # unspent value already returned by expiry or voiding), the budget, so none is stranded.
             closed = v["status"] in CLOSED
@@ -266,25 +266,25 @@ class Redemptions:
                     kind, account = ("budget", f"{v['policy_id']}:{v['year']}") if closed else ("voucher", account)
                 return Posting(kind, account, -from_fen(leg["amount"]), party=leg["party"] or "")
             postings = tuple(undo(leg) for leg in legs)
-            entry = self.append(tx, Event.REVERSE, actor=actor, enterprise=v["enterprise"], policy_id=v["policy_id"],
+            entry = self.append(db, Event.REVERSE, actor=actor, enterprise=v["enterprise"], policy_id=v["policy_id"],
                                 year=v["year"], voucher_id=v["id"], ref=r["id"], reverses=entry_id,
                                 memo={"reason": reason}, postings=postings)
-            tx.run("UPDATE redemptions SET status = ?, entry_id = ? WHERE id = ?",
+            db.run("UPDATE redemptions SET status = ?, entry_id = ? WHERE id = ?",
                    (REDEMPTION_TRANSITIONS[Event.REVERSE].to, entry, r["id"]))
-            restatus(tx, v["id"])
-            return {"entry_id": entry, "reverses": entry_id, "redemption": self.redemption_view(tx, r["id"])}
+            restatus(db, v["id"])
+            return {"entry_id": entry, "reverses": entry_id, "redemption": self.redemption_view(db, r["id"])}
         return self.idempotent(key, ["reverse", entry_id, reason, actor], work)
 
     def _step(self, redemption_id: str, event: Event, *, actor: str, key: str | None, party: str | None = None,
               holder: str | None = None, set_: dict | None = None,
               memo: dict | None = None, event_type: str | None = None, money: tuple | None = None) -> dict:
-        def work(tx: Tx) -> dict:
-            r, v = self._redemption(tx, redemption_id)
+        def work(db: Tx) -> dict:
+            r, v = self._redemption(db, redemption_id)
             policy = self.table.get(v["policy_id"])
             if party is not None:
                 if r["party"] != party:
                     raise Forbidden(f"redemption {redemption_id} is with another provider", field="redemption")
-                self._party(tx, party, onboarded=True)
+                self._party(db, party, onboarded=True)
             if holder is not None and v["enterprise"] != holder:
                 raise Forbidden(f"only the holder of {v['id']} may confirm", field="redemption")
             allowed, status = REDEMPTION_TRANSITIONS[event]
@@ -296,38 +296,38 @@ class Redemptions:
             if event == Event.PAY and r["approved_by"] == actor:
                 raise Forbidden(f"{actor} approved this settlement and may not also pay it (four eyes)", field="actor")
             if event == Event.PAY:  # the journal, not the status row (which a hand edit can set back), says if it was paid
-                done = tx.one("SELECT id, event FROM entries WHERE voucher_id = ? AND ref = ? AND event IN "
+                done = db.one("SELECT id, event FROM entries WHERE voucher_id = ? AND ref = ? AND event IN "
                               "(?, ?, ?) ORDER BY id LIMIT 1",
                               (v["id"], redemption_id, Event.PAY, Event.CLAWBACK, Event.REVERSE))
                 if done:
                     raise Conflict(f"redemption {redemption_id} was already settled by entry {done['id']} "
                                    f"({done['event']}); the journal holds no second payment", field="redemption")
             if event in (Event.SETTLE_APPROVE, Event.PAY):
-                self._enterprise(tx, v["enterprise"])  # a blacklisted holder's claims are not paid
-                if self._party(tx, r["party"])["status"] == "blacklisted":
+                self._enterprise(db, v["enterprise"])  # a blacklisted holder's claims are not paid
+                if self._party(db, r["party"])["status"] == "blacklisted":
                     raise Forbidden(f"{r['party']} is blacklisted (列入黑名单); its claims are not paid", field="party")
             value = from_fen(r["amount"])
             postings = (Posting(money[0], r["party"], -value, party=r["party"]),
                         Posting(money[1], r["party"], value, party=r["party"])) if money else ()
-            entry = self.append(tx, event, actor=actor, enterprise=v["enterprise"], policy_id=v["policy_id"],
+            entry = self.append(db, event, actor=actor, enterprise=v["enterprise"], policy_id=v["policy_id"],
                                 year=v["year"], voucher_id=v["id"], ref=redemption_id, memo=memo, postings=postings)
             assignments = {"status": status, "entry_id": entry, **(set_ or {})}
-            tx.run(f"UPDATE redemptions SET {', '.join(f'{c} = ?' for c in assignments)} WHERE id = ?",
+            db.run(f"UPDATE redemptions SET {', '.join(f'{c} = ?' for c in assignments)} WHERE id = ?",
                    (*assignments.values(), redemption_id))
-            view = self.redemption_view(tx, redemption_id)
+            view = self.redemption_view(db, redemption_id)
             if event_type:
-                self.emit(tx, entry, event_type, [v["enterprise"], r["party"]], view)
+                self.emit(db, entry, event_type, [v["enterprise"], r["party"]], view)
             return view
         return self.idempotent(key, [event, redemption_id, party, holder, actor, set_, memo], work)
 
-    def _redemption(self, tx: Tx, redemption_id: str) -> tuple[dict, dict]:
-        r = tx.one("SELECT * FROM redemptions WHERE id = ?", (redemption_id,))
+    def _redemption(self, db: Tx, redemption_id: str) -> tuple[dict, dict]:
+        r = db.one("SELECT * FROM redemptions WHERE id = ?", (redemption_id,))
         if not r:
             raise NotFound(f"no redemption {quote(redemption_id)}", field="redemption")
-        return r, self._voucher_row(tx, r["voucher_id"])
+        return r, self._voucher_row(db, r["voucher_id"])
 
-    def redemption_view(self, tx: Tx, redemption_id: str) -> dict:
-        r, v = self._redemption(tx, redemption_id)
+    def redemption_view(self, db: Tx, redemption_id: str) -> dict:
+        r, v = self._redemption(db, redemption_id)
         return {"id": r["id"], "voucher_id": r["voucher_id"], "enterprise": v["enterprise"], "policy_id": v["policy_id"],
                 "party": r["party"], "amount": plain(from_fen(r["amount"])), "invoice": r["invoice"],
                 "status": r["status"], "proof_hash": r["proof_hash"], "rating": r["rating"],

@@ -202,12 +202,12 @@ class Replay:
 
     # --- comparing with what is stored ----------------------------------------------------
 
-    def compare(self, tx, spec: Derived) -> list[Problem]:
+    def compare(self, db, spec: Derived) -> list[Problem]:
         """Every difference between the expected rows of one table and the stored ones."""
         problems: list[Problem] = []
         expected = self.rows[spec.table]
         seen: set[tuple] = set()
-        for stored in tx.rows(f"SELECT * FROM {spec.table} ORDER BY {', '.join(spec.key)}"):
+        for stored in db.rows(f"SELECT * FROM {spec.table} ORDER BY {', '.join(spec.key)}"):
             key = tuple(stored[c] for c in spec.key)
             row_id = dict(zip(spec.key, key))
             seen.add(key)

@@ -44,8 +44,8 @@ class Reports:
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " GROUP BY account, kind ORDER BY account"
-        with self.store.read() as tx:
-            rows = tx.rows(sql, params)
+        with self.store.read() as db:
+            rows = db.rows(sql, params)
         accounts = {r["account"]: plain(from_fen(r["total"])) for r in rows}
         by_kind: dict[str, object] = {}
         for r in rows:
@@ -67,15 +67,15 @@ class Reports:
         among("policy_id", policy_ids, where, params)
         where.append("id > ?")
         params.append(int(after))
-        with self.store.read() as tx:
-            rows = tx.rows(f"SELECT * FROM entries WHERE {' AND '.join(where)} ORDER BY id LIMIT ?",
+        with self.store.read() as db:
+            rows = db.rows(f"SELECT * FROM entries WHERE {' AND '.join(where)} ORDER BY id LIMIT ?",
                            (*params, limit + 1))
             page = rows[:limit]
             ids = [r["id"] for r in page]
             legs: dict[int, list] = {}
             if ids:
                 marks = ", ".join("?" for _ in ids)
-                for leg in tx.rows(f"SELECT entry_id, account, amount FROM postings WHERE entry_id IN ({marks}) "
+                for leg in db.rows(f"SELECT entry_id, account, amount FROM postings WHERE entry_id IN ({marks}) "
                                    "ORDER BY entry_id, n", ids):
                     legs.setdefault(leg["entry_id"], []).append(
                         {"account": leg["account"], "amount": plain(from_fen(leg["amount"]))})
@@ -88,49 +88,49 @@ class Reports:
                  after: str | None = None, limit: int = 100, policy_ids=None) -> dict:
         where, params = equal_to({"enterprise": enterprise, "policy_id": policy_id, "status": status})
         among("policy_id", policy_ids, where, params)
-        with self.store.read() as tx:
-            rows = tx.rows("SELECT id, entry_id FROM vouchers" + (" WHERE " + " AND ".join(where) if where else "")
+        with self.store.read() as db:
+            rows = db.rows("SELECT id, entry_id FROM vouchers" + (" WHERE " + " AND ".join(where) if where else "")
                            + " ORDER BY entry_id", params)
             start = next((i + 1 for i, r in enumerate(rows) if r["id"] == after), 0) if after else 0
             page = rows[start:start + limit]
-            items = [self.voucher_view(tx, r["id"]) for r in page]
+            items = [self.voucher_view(db, r["id"]) for r in page]
         return {"items": items, "next": page[-1]["id"] if start + limit < len(rows) else None}
 
     def voucher(self, voucher_id: str) -> dict:
-        with self.store.read() as tx:
-            view = self.voucher_view(tx, voucher_id)
-            view["redemptions"] = [self.redemption_view(tx, r["id"]) for r in
-                                   tx.rows("SELECT id FROM redemptions WHERE voucher_id = ? ORDER BY entry_id",
+        with self.store.read() as db:
+            view = self.voucher_view(db, voucher_id)
+            view["redemptions"] = [self.redemption_view(db, r["id"]) for r in
+                                   db.rows("SELECT id FROM redemptions WHERE voucher_id = ? ORDER BY entry_id",
                                            (voucher_id,))]
         return view
 
     def redemption(self, redemption_id: str) -> dict:
-        with self.store.read() as tx:
-            return self.redemption_view(tx, redemption_id)
+        with self.store.read() as db:
+            return self.redemption_view(db, redemption_id)
 
     def entry_policy(self, entry_id: int) -> str | None:
         """The policy an entry belongs to (None for one that belongs to none, such as a registration)."""
-        with self.store.read() as tx:
-            row = tx.one("SELECT policy_id FROM entries WHERE id = ?", (entry_id,))
+        with self.store.read() as db:
+            row = db.one("SELECT policy_id FROM entries WHERE id = ?", (entry_id,))
         if not row:
             raise NotFound(f"no entry {entry_id}", field="entry_id")
         return row["policy_id"]
 
     def application(self, app_id: str) -> dict:
-        with self.store.read() as tx:
-            return self._application(tx, app_id)
+        with self.store.read() as db:
+            return self._application(db, app_id)
 
     def yearly_report(self, policy_id: str, year: int) -> dict:
         """Granted, redeemed, expired, voided, clawed back, paid, and what is left of a shared pool."""
         policy = self.table.get(policy_id)
         sums: dict[str, int] = {}
-        with self.store.read() as tx:
-            for row in tx.rows("SELECT e.event, p.kind, SUM(p.amount) AS total FROM postings p JOIN entries e "
+        with self.store.read() as db:
+            for row in db.rows("SELECT e.event, p.kind, SUM(p.amount) AS total FROM postings p JOIN entries e "
                                "ON e.id = p.entry_id WHERE p.policy_id = ? AND p.year = ? GROUP BY e.event, p.kind",
                                (policy_id, year)):
                 sums[(row["event"], row["kind"])] = int(row["total"])
-            vouchers = tx.value("SELECT COUNT(*) FROM vouchers WHERE policy_id = ? AND year = ?", (policy_id, year))
-            enterprises = tx.value("SELECT COUNT(DISTINCT enterprise) FROM vouchers WHERE policy_id = ? AND year = ?",
+            vouchers = db.value("SELECT COUNT(*) FROM vouchers WHERE policy_id = ? AND year = ?", (policy_id, year))
+            enterprises = db.value("SELECT COUNT(DISTINCT enterprise) FROM vouchers WHERE policy_id = ? AND year = ?",
                                    (policy_id, year))
 
         def total(event: str, kind: str, sign: int = 1):
@@ -165,8 +165,8 @@ class Reports:
         where: list[str] = []
         params: list = []
         among("e.policy_id", policy_ids, where, params)
-        with self.store.read() as tx:
-            rows = tx.rows("SELECT e.id, e.at, e.event, e.actor, e.enterprise, e.policy_id, e.year, e.voucher_id, "
+        with self.store.read() as db:
+            rows = db.rows("SELECT e.id, e.at, e.event, e.actor, e.enterprise, e.policy_id, e.year, e.voucher_id, "
                            "e.ref, e.reverses, p.account, p.amount, e.hash FROM entries e LEFT JOIN postings p "
                            "ON p.entry_id = e.id " + (f"WHERE {where[0]} " if where else "") + "ORDER BY e.id, p.n",
                            params)

@@ -81,16 +81,16 @@ class Step(NamedTuple):
     python: Callable[[Any], None] | None = None
 
 
-def _idem_fill_keys(tx) -> None:
+def _idem_fill_keys(db) -> None:
     from voucher.businesses import fill_keys  # here: the domain modules import this one
 
-    fill_keys(tx)
+    fill_keys(db)
 
 
-def _idem_voucher_status(tx) -> None:
+def _idem_voucher_status(db) -> None:
     from voucher.redemption import restatus_all
 
-    restatus_all(tx)
+    restatus_all(db)
 
 
 STEPS: list[Step] = [

@@ -43,7 +43,11 @@ def from_fen(value: int) -> Decimal:
 
 
 class Tx:
-    """A transaction in progress: `rows`, `one` and `run` with `?` placeholders."""
+    """A database transaction in progress: `rows`, `one` and `run` with `?` placeholders.
+
+    The ledger's code names it `db` wherever it is passed; `tx` and "transaction" are kept for
+    the business a policy rewards (`voucher.transactions.Transaction`).
+    """
 
     def __init__(self, cursor, convert, head: dict | None = None) -> None:
         self._cur = cursor
@@ -97,12 +101,12 @@ class Tx:
         self.run(f"INSERT INTO {table} ({cols}) VALUES {marks}", [v for row in rows for v in row.values()])
 
 
-def open_row(tx: Tx, table: str, row_id: str, *, what: str, field: str, status: str) -> dict:
+def open_row(db: Tx, table: str, row_id: str, *, what: str, field: str, status: str) -> dict:
     """A request waiting for a decision (an application `applied`, a profile change `pending`):
     NotFound if there is none, Conflict if it was decided already."""
     from voucher.errors import Conflict, NotFound, quote
 
-    row = tx.one(f"SELECT * FROM {table} WHERE id = ?", (row_id,))
+    row = db.one(f"SELECT * FROM {table} WHERE id = ?", (row_id,))
     if not row:
         raise NotFound(f"no {what} {quote(row_id)}", field=field)
     if row["status"] != status:
@@ -138,9 +142,9 @@ class SQLiteStore:
             cur = self.conn.cursor()
             cur.execute("BEGIN IMMEDIATE")
             try:
-                tx = Tx(cur, _same)
-                yield tx
-                tx.flush_head()
+                db = Tx(cur, _same)
+                yield db
+                db.flush_head()
             except BaseException:
                 cur.execute("ROLLBACK")
                 raise
@@ -184,40 +188,40 @@ def _pg_params(sql: str) -> str:
     return sql.replace("%", "%%").replace("?", "%s")
 
 
-def run_step(tx: Tx, step: Step, dialect: str) -> None:
+def run_step(db: Tx, step: Step, dialect: str) -> None:
     for sql in step_sql(step, dialect):
-        tx.run(sql)
+        db.run(sql)
     if step.python is not None:
-        step.python(tx)
+        step.python(db)
 
 
-def migrate_sqlite(db, upto: str | None = None) -> None:
+def migrate_sqlite(database, upto: str | None = None) -> None:
     """Apply every step not yet applied (or up to and including `upto`, for tests of old files)."""
     from sqlite_utils.migrations import Migrations
 
     migrations = Migrations("voucher")
 
     @migrations(name=FIRST_STEP)
-    def create_ledger(db) -> None:
+    def create_ledger(database) -> None:
         for name, table in FIRST_TABLES.items():
             for sql in create_table_sql(name, table, "sqlite"):
-                db.execute(sql)
-        db["head"].insert({"id": 1, "last_id": 0, "last_hash": ""})
+                database.execute(sql)
+        database["head"].insert({"id": 1, "last_id": 0, "last_hash": ""})
 
     for step in ([] if upto == FIRST_STEP else STEPS):
-        migrations(name=step.name)(lambda db, step=step: run_step(Tx(db.conn.cursor(), _same), step, "sqlite"))
+        migrations(name=step.name)(lambda database, step=step: run_step(Tx(database.conn.cursor(), _same), step, "sqlite"))
         if step.name == upto:
             break
     # One migrator at a time: processes opening a new file at once wait here on the write lock
     # (sqlite-utils nests each migration in a savepoint), then find the schema already made.
-    db.conn.execute("BEGIN IMMEDIATE")
+    database.conn.execute("BEGIN IMMEDIATE")
     try:
-        migrations.apply(db)
+        migrations.apply(database)
     except BaseException:
-        if db.conn.in_transaction:
-            db.conn.execute("ROLLBACK")
+        if database.conn.in_transaction:
+            database.conn.execute("ROLLBACK")
         raise
-    db.conn.execute("COMMIT")
+    database.conn.execute("COMMIT")
 
 
 
@@ -243,7 +247,7 @@ class PostgresStore:
             cur.execute("CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT)")
             cur.execute("SELECT name FROM schema_migrations")
             done = {r["name"] for r in cur.fetchall()}
-            tx = Tx(cur, _pg_params)
+            db = Tx(cur, _pg_params)
             if FIRST_STEP not in done:
                 for name, table in FIRST_TABLES.items():
                     for sql in create_table_sql(name, table, "postgres"):
@@ -252,7 +256,7 @@ class PostgresStore:
                 cur.execute("INSERT INTO schema_migrations VALUES (%s, now()::text)", (FIRST_STEP,))
             for step in ([] if upto == FIRST_STEP else STEPS):
                 if step.name not in done:
-                    run_step(tx, step, "postgres")
+                    run_step(db, step, "postgres")
                     cur.execute("INSERT INTO schema_migrations VALUES (%s, now()::text)", (step.name,))
                 if step.name == upto:
                     break
@@ -262,9 +266,9 @@ class PostgresStore:
         with self._lock, self.conn.transaction():
             cur = self.conn.cursor()
             cur.execute("SELECT last_id, last_hash FROM head WHERE id = 1 FOR UPDATE")
-            tx = Tx(cur, _pg_params, head=dict(cur.fetchone()))
-            yield tx
-            tx.flush_head()
+            db = Tx(cur, _pg_params, head=dict(cur.fetchone()))
+            yield db
+            db.flush_head()
 
     @contextmanager
     def read(self) -> Iterator[Tx]:

@@ -59,7 +59,7 @@ def _iso(ms: int | None) -> str | None:
 
 # --- subscriptions (called from the API views) -----------------------------------------------
 
-def subscribe(tx, owner, url: str, events: list[str], now: datetime, scope=None) -> dict:
+def subscribe(db, owner, url: str, events: list[str], now: datetime, scope=None) -> dict:
     """Inside a write transaction: record a subscription; its secret is returned this once.
 
     `scope`: a scoped administrator's policy ids (resolved now), whose events alone it receives.
@@ -68,7 +68,7 @@ def subscribe(tx, owner, url: str, events: list[str], now: datetime, scope=None)
            "url": url, "secret": "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode(),
            "events": json.dumps(sorted(set(events))), "created_at": now.isoformat(),
            "scope": json.dumps(sorted(scope)) if scope is not None else None}
-    tx.insert("webhook_subscriptions", sub)
+    db.insert("webhook_subscriptions", sub)
     return {**_public(sub), "secret": sub["secret"]}
 
 
@@ -82,8 +82,8 @@ def _sees_all(owner) -> bool:
     return owner.role == "admin" and getattr(owner, "scope", None) is None
 
 
-def _owned(tx, owner, sub_id: str) -> dict:
-    row = tx.one("SELECT * FROM webhook_subscriptions WHERE id = ? AND deleted_at IS NULL", (sub_id,))
+def _owned(db, owner, sub_id: str) -> dict:
+    row = db.one("SELECT * FROM webhook_subscriptions WHERE id = ? AND deleted_at IS NULL", (sub_id,))
     if not row or (not _sees_all(owner) and row["owner"] != owner.actor):
         raise NotFound(f"no subscription {quote(sub_id)}", field="subscription")
     return row
@@ -93,20 +93,20 @@ def list_subscriptions(store, owner) -> list[dict]:
     sql, params = "SELECT * FROM webhook_subscriptions WHERE deleted_at IS NULL", []
     if not _sees_all(owner):
         sql, params = sql + " AND owner = ?", [owner.actor]
-    with store.read() as tx:
-        return [_public(r) for r in tx.rows(sql + " ORDER BY created_at, id", params)]
+    with store.read() as db:
+        return [_public(r) for r in db.rows(sql + " ORDER BY created_at, id", params)]
 
 
 def unsubscribe(store, owner, sub_id: str, now: datetime) -> None:
-    with store.write() as tx:
-        _owned(tx, owner, sub_id)
-        tx.run("UPDATE webhook_subscriptions SET deleted_at = ? WHERE id = ?", (now.isoformat(), sub_id))
+    with store.write() as db:
+        _owned(db, owner, sub_id)
+        db.run("UPDATE webhook_subscriptions SET deleted_at = ? WHERE id = ?", (now.isoformat(), sub_id))
 
 
 def deliveries(store, owner, sub_id: str, limit: int = 100) -> list[dict]:
-    with store.read() as tx:
-        _owned(tx, owner, sub_id)
-        rows = tx.rows("SELECT * FROM webhook_deliveries WHERE subscription_id = ? ORDER BY event_id DESC LIMIT ?",
+    with store.read() as db:
+        _owned(db, owner, sub_id)
+        rows = db.rows("SELECT * FROM webhook_deliveries WHERE subscription_id = ? ORDER BY event_id DESC LIMIT ?",
                        (sub_id, limit))
     return [{"id": r["id"], "event_id": f"evt_{r['event_id']}", "event_type": r["event_type"], "status": r["status"],
              "attempts": r["attempts"], "last_status": r["last_status"], "last_error": r["last_error"],
@@ -114,13 +114,13 @@ def deliveries(store, owner, sub_id: str, limit: int = 100) -> list[dict]:
              "delivered_at": _iso(r["delivered_at"])} for r in rows]
 
 
-def _event_policy(tx, event: dict) -> str | None:
+def _event_policy(db, event: dict) -> str | None:
     """The policy an event concerns: its payload's, or that of the voucher it names."""
     payload = json.loads(event["payload"] or "{}")
     if payload.get("policy_id"):
         return payload["policy_id"]
     if payload.get("voucher_id"):
-        return tx.value("SELECT policy_id FROM vouchers WHERE id = ?", (payload["voucher_id"],))
+        return db.value("SELECT policy_id FROM vouchers WHERE id = ?", (payload["voucher_id"],))
     return None
 
 
@@ -168,21 +168,21 @@ class Worker:
     def sweep_expiring(self, today: date | None = None) -> int:
         """voucher.expiring for live vouchers with value left whose last day is within 30 days; once each."""
         today = today or self.journal.today()
-        with self.store.write() as tx:
-            rows = tx.rows("SELECT id, enterprise, platform, policy_id, expires_on, entry_id FROM vouchers "
+        with self.store.write() as db:
+            rows = db.rows("SELECT id, enterprise, platform, policy_id, expires_on, entry_id FROM vouchers "
                            "WHERE status IN (?, ?, ?) AND expires_on IS NOT NULL "
                            "AND expires_on >= ? AND expires_on <= ? AND id NOT IN (SELECT voucher_id FROM webhook_notices "
                            "WHERE type = 'voucher.expiring') ORDER BY id",
                            (*sorted(LIVE), today.isoformat(), (today + timedelta(days=EXPIRING_DAYS)).isoformat()))
             sent = 0
             for v in rows:
-                available = self.journal.balance(tx, account=f"voucher:{v['id']}")
+                available = self.journal.balance(db, account=f"voucher:{v['id']}")
                 if available <= 0:
                     continue  # nothing to lose; asked again next sweep in case a hold is released
                 payload = {"voucher_id": v["id"], "enterprise": v["enterprise"], "policy_id": v["policy_id"],
                            "expires_on": v["expires_on"], "available": f"{available:.2f}"}
-                self.journal.emit(tx, v["entry_id"], "voucher.expiring", [v["enterprise"], v["platform"]], payload)
-                tx.insert("webhook_notices", {"voucher_id": v["id"], "type": "voucher.expiring",
+                self.journal.emit(db, v["entry_id"], "voucher.expiring", [v["enterprise"], v["platform"]], payload)
+                db.insert("webhook_notices", {"voucher_id": v["id"], "type": "voucher.expiring",
                                               "at": self.journal.now().isoformat()})
                 sent += 1
         return sent
@@ -190,42 +190,42 @@ class Worker:
     def fan_out(self) -> int:
         """Hand new outbox events to matching subscriptions; the cursor moves in the same transaction."""
         now = _ms(self.clock())
-        with self.store.write() as tx:
-            cursor = tx.value("SELECT value FROM webhook_state WHERE name = 'outbox'")
+        with self.store.write() as db:
+            cursor = db.value("SELECT value FROM webhook_state WHERE name = 'outbox'")
             if cursor is None:
-                tx.insert("webhook_state", {"name": "outbox", "value": 0})
+                db.insert("webhook_state", {"name": "outbox", "value": 0})
                 cursor = 0
-            events = tx.rows("SELECT id, type, subjects, payload FROM outbox WHERE id > ? ORDER BY id LIMIT ?",
+            events = db.rows("SELECT id, type, subjects, payload FROM outbox WHERE id > ? ORDER BY id LIMIT ?",
                              (cursor, self.batch))
             if not events:
                 return 0
-            subs = tx.rows("SELECT id, role, subject, events, scope FROM webhook_subscriptions "
+            subs = db.rows("SELECT id, role, subject, events, scope FROM webhook_subscriptions "
                            "WHERE deleted_at IS NULL")
             wanted = [(s, set(json.loads(s["events"])), set(json.loads(s["scope"])) if s["scope"] else None)
                       for s in subs]
             for event in events:
                 subjects = set(json.loads(event["subjects"] or "[]"))
-                policy = _event_policy(tx, event)
+                policy = _event_policy(db, event)
                 for sub, types, scope in wanted:
                     if event["type"] in types and ((sub["role"] == "admin" and (scope is None or policy in scope))
                                                    or sub["subject"] in subjects):
-                        tx.insert("webhook_deliveries", {
+                        db.insert("webhook_deliveries", {
                             "id": f"evt_{event['id']}:{sub['id']}", "event_id": event["id"],
                             "subscription_id": sub["id"], "event_type": event["type"], "status": "pending",
                             "attempts": 0, "next_at": now, "created_at": now})
-            tx.run("UPDATE webhook_state SET value = ? WHERE name = 'outbox'", (events[-1]["id"],))
+            db.run("UPDATE webhook_state SET value = ? WHERE name = 'outbox'", (events[-1]["id"],))
         return len(events)
 
     def deliver_due(self) -> dict:
         now = _ms(self.clock())
         lease = now + _ms(self.timeout * 2 + 30)  # another worker may retry it only after this
-        with self.store.write() as tx:
-            due = tx.rows("SELECT d.id, d.event_id, d.attempts, s.url, s.secret, s.deleted_at, o.type, o.payload, "
+        with self.store.write() as db:
+            due = db.rows("SELECT d.id, d.event_id, d.attempts, s.url, s.secret, s.deleted_at, o.type, o.payload, "
                           "o.at FROM webhook_deliveries d JOIN webhook_subscriptions s ON s.id = d.subscription_id "
                           "JOIN outbox o ON o.id = d.event_id WHERE d.status = 'pending' AND d.next_at <= ? "
                           "ORDER BY d.next_at, d.id LIMIT ?", (now, self.batch))
             for d in due:
-                tx.run("UPDATE webhook_deliveries SET next_at = ? WHERE id = ?", (lease, d["id"]))
+                db.run("UPDATE webhook_deliveries SET next_at = ? WHERE id = ?", (lease, d["id"]))
         counts = {"delivered": 0, "retrying": 0, "failed": 0}
         for d in due:
             if d["deleted_at"]:
@@ -271,8 +271,8 @@ class Worker:
             outcome, next_at, delivered = "failed", None, None
         else:
             outcome, next_at, delivered = "pending", now + _ms(self.schedule[attempts - 1]), None
-        with self.store.write() as tx:
-            tx.run("UPDATE webhook_deliveries SET status = ?, attempts = ?, next_at = ?, last_status = ?, "
+        with self.store.write() as db:
+            db.run("UPDATE webhook_deliveries SET status = ?, attempts = ?, next_at = ?, last_status = ?, "
                    "last_error = ?, delivered_at = ? WHERE id = ?",
                    (outcome, attempts, next_at, status, error, delivered, d["id"]))
         if outcome != "delivered":

@@ -45,16 +45,16 @@ def checked_parameters(values: dict | None) -> dict | None:
     return values
 
 
-def registered(tx, code: str) -> Enterprise:
-    row = tx.one("SELECT profile FROM enterprises WHERE credit_code = ?", (code,))
+def registered(db, code: str) -> Enterprise:
+    row = db.one("SELECT profile FROM enterprises WHERE credit_code = ?", (code,))
     if not row:
         raise NotFound(f"enterprise {code} is not registered", field="enterprise")
     return Enterprise.from_dict(json.loads(row["profile"]))
 
 
-def ledger_history(book, tx, code: str, years: set[int]):
+def ledger_history(book, db, code: str, years: set[int]):
     """The enterprise's own grants, and the shared pools in every year the transactions fall in."""
-    return book.quota_used(tx, code, list(policy_table()), years=sorted(years))
+    return book.quota_used(db, code, list(policy_table()), years=sorted(years))
 
 
 @blp.route("", methods=["POST"])
@@ -79,10 +79,10 @@ def estimate(args: dict):
     if code is None:
         profile, history, values = args["profile"], args.get("history"), parameters(params)
     else:  # one short snapshot of what the caps count; the calculation below holds no transaction
-        with book.store.read() as tx:
-            profile = registered(tx, code)
-            history = ledger_history(book, tx, code, {t.year for t in args["transactions"]})
-            values = book.parameters(tx, params)
+        with book.store.read() as db:
+            profile = registered(db, code)
+            history = ledger_history(book, db, code, {t.year for t in args["transactions"]})
+            values = book.parameters(db, params)
     calc = Calculation(policy_table(), profile, history=history, parameters=values,
                        include_drafts=args["include_drafts"])
     grants = list(stream(calc, args["transactions"]))

@@ -28,8 +28,8 @@ def readyz():
     """Readiness: the database answers and the policy table is loaded; 503 (problem+json) otherwise."""
     try:
         store = ledger().store
-        with store.read() as tx:
-            tx.value("SELECT last_id FROM head WHERE id = 1")
+        with store.read() as db:
+            db.value("SELECT last_id FROM head WHERE id = 1")
     except Exception as exc:  # any failure means "send traffic elsewhere"
         log.warning("not ready: %s", exc)
         raise Unavailable("the database does not answer") from None

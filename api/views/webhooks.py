@@ -29,7 +29,7 @@ def create(args: dict):
     who, book = current_principal(), ledger()
     events, scope = sorted(set(args["events"])), scope_ids()
     return book.idempotent(key(), ["subscribe", who.actor, args["url"], events, sorted(scope or [])],
-                           lambda tx: subscribe(tx, who, args["url"], events, book.now(), scope))
+                           lambda db: subscribe(db, who, args["url"], events, book.now(), scope))
 
 
 @blp.route("")
