@@ -233,3 +233,5 @@ def test_keygen_into_a_folder_that_is_not_there_names_the_flag_and_the_path(tmp_
     with pytest.raises(InputError) as info:
         keygen(str(tmp_path / "k.pem"), str(tmp_path / "missing" / "k.pub"))
     assert info.value.field == "--public" and info.value.problem.startswith(f"cannot write {tmp_path / 'missing'}")
+    # Both files or neither: the private key written first is taken back, not left without its pair.
+    assert not (tmp_path / "k.pem").exists()

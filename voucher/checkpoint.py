@@ -98,16 +98,24 @@ def keygen(private_path: str, public_path: str) -> dict:
     for path, flag in ((private_path, "--private"), (public_path, "--public")):
         if os.path.exists(path):  # checked for both before either is written
             raise InputError(flag, f"{path} exists; a key is never overwritten")
-    for path, data, mode, flag in ((private_path, private, 0o600, "--private"), (public_path, public, 0o644, "--public")):
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-        except FileExistsError:
-            raise InputError(flag, f"{path} exists; a key is never overwritten") from None
-        except OSError as exc:
-            raise InputError(flag, f"cannot write {path}: {exc.strerror or exc}") from None
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-        os.chmod(path, mode)  # whatever the umask
+    written: list[str] = []
+    try:
+        for path, data, mode, flag in ((private_path, private, 0o600, "--private"),
+                                       (public_path, public, 0o644, "--public")):
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+            except FileExistsError:
+                raise InputError(flag, f"{path} exists; a key is never overwritten") from None
+            except OSError as exc:
+                raise InputError(flag, f"cannot write {path}: {exc.strerror or exc}") from None
+            written.append(path)
+            with os.fdopen(fd, "wb") as out:
+                out.write(data)
+            os.chmod(path, mode)  # whatever the umask
+    except BaseException:  # both files or neither: half a key pair is no use and a secret left lying about
+        for path in written:
+            os.remove(path)
+        raise
     return {"private_key": private_path, "public_key": public_path, "key_id": key_id(key.public_key())}
 
 
