@@ -26,8 +26,6 @@ from datetime import date
 from decimal import Decimal
 from typing import NamedTuple
 
-from dateutil.relativedelta import relativedelta
-
 from voucher.eligibility import dated, describe, enterprise_refusal, passes, role_refusals
 from voucher.enterprise import Enterprise
 from voucher.errors import quote
@@ -35,6 +33,7 @@ from voucher.history import History
 from voucher.kinds import FormulaKind
 from voucher.money import ZERO, round_to_fen
 from voucher.policy import DRAFT, Policy, PolicyTable
+from voucher.policy_records import expiry_date  # noqa: F401  (the Civil Code's period, imported from here)
 from voucher.results import CAP_NAMES, CapStep, Estimate, Grant, PolicyResult, Refusal
 from voucher.transactions import Transaction
 
@@ -44,20 +43,6 @@ COUNT_CAPS = (("awards_per_year", "awards a year for all claimants"),
 
 Parameters = dict[str, dict[str, Decimal]]
 """Values an administrator sets where the source gives none: {policy id: {"rate"|"amount": value}}."""
-
-
-def expiry_date(issued: date, months: int) -> date:
-    """Last valid day: the same day `months` later, or the month's last day if it has none.
-
-    This is the Civil Code's rule (民法典 第二百零一、二百零二条): the period runs from the
-    day after issue and ends on the corresponding day of the last month, or on that
-    month's last day when there is no corresponding day (issued 31 August → 28/29 February).
-    A period that would run past the calendar's last day (issued on or after 9999-07-01 for
-    six months) ends on 9999-12-31: the voucher is valid as long as a date can say.
-    """
-    if (issued.year * 12 + issued.month - 1 + months) // 12 > date.max.year:
-        return date.max
-    return issued + relativedelta(months=months)
 
 
 @dataclass(slots=True)
@@ -347,8 +332,7 @@ class Calculation:
         amount, steps, refusal = self._caps(r, year, before)
         if refusal:
             return Refusal(refusal.code, refusal.reason, tx.id)
-        issued = self.issue_on or tx.date
-        expires = expiry_date(issued, p.voucher.validity_months) if p.voucher.validity_months else None
+        expires = p.voucher.last_valid_day(self.issue_on or tx.date)
         return amount, r, Grant(p, tx.id, year, tx.date, p.formula.base_of(tx), rate, raw, before, steps, amount,
                                 tx.amount if p.threshold else None, (), expires, detail, once, self.issue_on)
 
@@ -385,9 +369,10 @@ class Calculation:
             if refusal:
                 r.result.refuse(Refusal(refusal.code, f"{year}: {refusal.text}", business))
                 continue
+            expires = p.voucher.last_valid_day(self.issue_on or acc.last_day)
             grant = Grant(p, business, self._cap_year(year), acc.last_day, acc.kept, rate, raw, before, steps, amount,
-                          acc.eligible if p.threshold else None, (), None,
-                          f"{acc.count} transactions in {year}", (), self.issue_on)
+                          acc.eligible if p.threshold else None, (), expires, f"{acc.count} transactions in {year}", (),
+                          self.issue_on)
             self._commit(grant, business)
             grants.append(grant)
         for p in self.table:

@@ -12,7 +12,6 @@ import json
 from datetime import date
 from decimal import Decimal
 
-from voucher.calculator import Calculation, expiry_date
 from voucher.enterprise import Enterprise
 from voucher.businesses import BusinessMismatch, claim_key, differences, first_answer, posted, record_business, \
     required_key
@@ -120,12 +119,7 @@ class Lifecycle:
             self._happened(t)
             self._party(db, platform, onboarded=True)
             enterprise = self._enterprise(db, code)
-            issuing = self.table.issuing(t.kind)
-            policies = list(issuing)
-            today = self.today()  # caps count the year of issue, not the business's own date
-            calc = Calculation(issuing, enterprise, parameters=self.parameters(db, parameters),
-                               issue_on=today, posted_on=today,
-                               history=self.quota_used(db, enterprise.credit_code, policies, t.id, (today.year,)))
+            calc = self._calculation(db, self.table.issuing(t.kind), enterprise, t, parameters)
             grants = [g for g in calc.feed(t) if g.amount > 0]
             not_issued = [{"policy_id": r.policy.id, "reasons": r.reasons()} for r in calc.results.values()
                           if not r.grants]
@@ -145,10 +139,10 @@ class Lifecycle:
         # (a per-year policy) are the enterprise's own, so their key carries the enterprise.
         business = claim_key(code, t.id, per_year=p.formula.aggregate == "year")
         scopes = p.claim_scopes()  # none where the policy says one_claim_per_business = false
-        issued = grant.issued_on or self.today()  # 自发放之日起计算: validity runs from the day of issue
-        expires = expiry_date(issued, p.voucher.validity_months) if p.voucher.validity_months else None
+        # 自发放之日起计算: the grant's validity runs from the day the ledger issues it (`issue_on`).
+        issued, expires = grant.issued_on or self.today(), grant.expires_on
         row = {"id": voucher_id, "enterprise": code, "policy_id": p.id, "policy_version": p.version,
-               "kind": p.voucher.kind if p.voucher.issues_voucher else "award", "business": t.id, "year": grant.year,
+               "kind": p.voucher.grant_kind, "business": t.id, "year": grant.year,
                "face": to_fen_int(amount), "issued_on": issued.isoformat(),
                "expires_on": expires.isoformat() if expires else None, "status": VOUCHER_TRANSITIONS[Event.ISSUE].to,
                "platform": t.platform,

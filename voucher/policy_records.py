@@ -11,6 +11,8 @@ from datetime import date
 from decimal import Decimal
 from typing import NamedTuple
 
+from dateutil.relativedelta import relativedelta
+
 from voucher.errors import PolicyInvalid, quote
 from voucher.kinds import ConditionOp, FormulaBase, FormulaKind
 
@@ -32,6 +34,21 @@ class Milestone(NamedTuple):
     over: Decimal
     award: Decimal
     key: str
+
+
+def expiry_date(issued: date, months: int) -> date:
+    """Last valid day: the same day `months` later, or the month's last day if it has none.
+
+    This is the Civil Code's rule (民法典 第二百零一、二百零二条): the period runs from the
+    day after issue and ends on the corresponding day of the last month, or on that
+    month's last day when there is no corresponding day (issued 31 August → 28/29 February).
+    A period that would run past the calendar's last day (issued on or after 9999-07-01 for
+    six months) ends on 9999-12-31: the voucher is valid as long as a date can say.
+    """
+    if (issued.year * 12 + issued.month - 1 + months) // 12 > date.max.year:
+        return date.max
+    return issued + relativedelta(months=months)
+
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +137,15 @@ class VoucherTerms:
     one_claim_per_business: bool = True  # false: its grants claim no business, nor are refused for a claimed one
     settlement: str = "direct"  # direct | proof_confirm_settle (Jinan)
     clause: str = ""
+
+    @property
+    def grant_kind(self) -> str:
+        """What the ledger records a grant as: the voucher's kind, or `award` where no voucher is issued."""
+        return self.kind if self.issues_voucher else "award"
+
+    def last_valid_day(self, issued: date) -> date | None:
+        """The voucher's last valid day when issued on `issued` (`expiry_date`); None if it does not expire."""
+        return expiry_date(issued, self.validity_months) if self.validity_months else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -97,18 +97,23 @@ class Quota:
             values.setdefault(policy_id, {}).update(names)
         return values
 
-    def _grant(self, db: Tx, enterprise: Enterprise, policy: Policy, t: Transaction,
-               parameters: dict | None, *, posted_on: date | None = None) -> Grant:
-        """Run the calculator for one business under one policy against the ledger's quota, or refuse.
+    def _calculation(self, db: Tx, table: PolicyTable, enterprise: Enterprise, t: Transaction,
+                     parameters: dict | None, *, posted_on: date | None = None) -> Calculation:
+        """The calculator for one business against the ledger's quota, issuing today.
 
-        Issued today: per-year caps and pools count this year's grants, whatever the
-        business's date; `posted_on` (default today) is when the business was put to the
-        ledger, which its age is judged from.
+        Per-year caps and pools count this year's grants, whatever the business's date;
+        `posted_on` (default today) is when the business was put to the ledger, which its
+        age is judged from.
         """
         today = self.today()
-        calc = Calculation(self.table.subset((policy.id,)), enterprise, include_drafts=False,
-                           parameters=self.parameters(db, parameters), issue_on=today, posted_on=posted_on or today,
-                           history=self.quota_used(db, enterprise.credit_code, [policy], t.id, (today.year,)))
+        return Calculation(table, enterprise, parameters=self.parameters(db, parameters), issue_on=today,
+                           posted_on=posted_on or today,
+                           history=self.quota_used(db, enterprise.credit_code, list(table), t.id, (today.year,)))
+
+    def _grant(self, db: Tx, enterprise: Enterprise, policy: Policy, t: Transaction,
+               parameters: dict | None, *, posted_on: date | None = None) -> Grant:
+        """Run the calculator for one business under one policy against the ledger's quota, or refuse."""
+        calc = self._calculation(db, self.table.subset((policy.id,)), enterprise, t, parameters, posted_on=posted_on)
         grants = calc.feed(t) + calc.finish()
         if grants and grants[0].amount > 0:
             return grants[0]

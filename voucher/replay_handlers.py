@@ -144,13 +144,10 @@ def _issue(r: Replay, e: Entry) -> None:
 
 def _from_policy(r: Replay, e: Entry, t: dict, issued_on: str) -> dict:
     """What an issue entry written before its memo carried them implies: kind, expiry, once keys and claims."""
-    from voucher.calculator import expiry_date
-
     p = r.policy(e.policy_id)
     if p is None:
         raise ReplayError(f"policy {e.policy_id} is not in the policy table: the voucher's kind, expiry and "
                           "claims cannot be derived")
-    months = p.voucher.validity_months
     f = p.formula
     if f.kind == FormulaKind.BY_CATEGORY:
         once = [t.get("category")] if t.get("category") in f.once else []
@@ -165,8 +162,8 @@ def _from_policy(r: Replay, e: Entry, t: dict, issued_on: str) -> dict:
     key = claim_key(e.enterprise, e.ref, per_year=f.aggregate == "year")
     raw = f"{e.enterprise}:{e.ref}" if f.aggregate == "year" else e.ref
     claims = [[raw if r.get("claims", key, scope) else key, scope] for scope in scopes]
-    return {"kind": p.voucher.kind if p.voucher.issues_voucher else "award",
-            "expires_on": expiry_date(date.fromisoformat(issued_on), months).isoformat() if months else None,
+    expires = p.voucher.last_valid_day(date.fromisoformat(issued_on))
+    return {"kind": p.voucher.grant_kind, "expires_on": expires.isoformat() if expires else None,
             "once_keys": once, "claims": claims}
 
 

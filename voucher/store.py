@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 
-from voucher.errors import InputError, quote
+from voucher.errors import Conflict, InputError, NotFound, quote
 from voucher.money import FEN
 from voucher.schema import FIRST_STEP, FIRST_TABLES, STEPS, Step, create_table_sql, current_tables, step_sql
 
@@ -104,8 +104,6 @@ class Tx:
 def open_row(db: Tx, table: str, row_id: str, *, what: str, field: str, status: str) -> dict:
     """A request waiting for a decision (an application `applied`, a profile change `pending`):
     NotFound if there is none, Conflict if it was decided already."""
-    from voucher.errors import Conflict, NotFound, quote
-
     row = db.one(f"SELECT * FROM {table} WHERE id = ?", (row_id,))
     if not row:
         raise NotFound(f"no {what} {quote(row_id)}", field=field)
