@@ -58,14 +58,14 @@ def stored_keys(api) -> int:
 def test_a_slow_estimate_does_not_hold_up_a_post(api, monkeypatch, with_key, against_ledger):
     """The estimate pauses inside its calculation until the post is answered (or PAUSE passes)."""
     calculating, posted = threading.Event(), threading.Event()
-    real = estimates.stream
+    real = estimates.run_estimate
 
-    def slow(calc, transactions):
+    def slow(*args, **kwargs):
         calculating.set()
         posted.wait(PAUSE)
-        return real(calc, transactions)
+        return real(*args, **kwargs)
 
-    monkeypatch.setattr(estimates, "stream", slow)
+    monkeypatch.setattr(estimates, "run_estimate", slow)
     body = {"transactions": [tx("E-1", "2000000.00")]}
     body.update({"enterprise": GUIYANG_A} if against_ledger else {"profile": profile(GUIYANG_A)})
     answers = {}

@@ -28,7 +28,7 @@ from api.idempotency import ignored
 from api.schemas.policy import EstimateOut
 from api.schemas.requests import EstimateIn
 from api.views import Blueprint
-from voucher.calculator import Calculation, stream
+from voucher.calculator import estimate as run_estimate
 from voucher.enterprise import Enterprise
 from voucher.errors import Forbidden, NotFound
 
@@ -83,10 +83,9 @@ def estimate(args: dict):
             profile = registered(db, code)
             history = ledger_history(book, db, code, {t.year for t in args["transactions"]})
             values = book.parameters(db, params)
-    calc = Calculation(policy_table(), profile, history=history, parameters=values,
-                       include_drafts=args["include_drafts"])
-    grants = list(stream(calc, args["transactions"]))
-    data = calc.estimate(grants).to_dict(grants=args["grants"])
+    result = run_estimate(policy_table(), profile, args["transactions"], history=history, parameters=values,
+                          include_drafts=args["include_drafts"], keep_grants=args["grants"])
+    data = result.to_dict(grants=args["grants"])
     data.update(enterprise=profile.credit_code, as_of=book.today().isoformat(), from_ledger=code is not None)
     body = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
     return current_app.response_class(body, mimetype="application/json")
