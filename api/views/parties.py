@@ -59,9 +59,7 @@ def show_enterprise(credit_code: str):
         raise NotFound(f"enterprise {quote(credit_code)} is not registered", field="credit_code")
     try:
         return ledger().enterprise_view(code)
-    except NotFound:
-        raise NotFound(f"enterprise {quote(credit_code)} is not registered", field="credit_code") from None
-    except ValueError:  # not a credit code at all: no such enterprise either
+    except (NotFound, ValueError):  # ValueError: not a credit code at all, so no such enterprise either
         raise NotFound(f"enterprise {quote(credit_code)} is not registered", field="credit_code") from None
 
 
